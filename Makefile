@@ -1,0 +1,70 @@
+# The image service. `make serve` runs it locally, `make test` proves it; both create what they need.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+TOOLS := .venv-tools
+PY := $(VENV)/bin/python
+SAM := $(TOOLS)/bin/sam
+PORT ?= 3000
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help env tools-env test pytest lint build serve invoke deploy deploy-local destroy-local events clean
+
+help:
+	@echo "make serve     run the API locally on http://127.0.0.1:$(PORT) (no Docker, no AWS account)"
+	@echo "make test      lint, validate and build the template, run every test"
+	@echo "make invoke FUNCTION=UploadFunction EVENT=events/upload.json   one function, one event"
+	@echo "make lint | build | deploy | deploy-local | destroy-local | events | clean"
+
+# The functions' environment: the boto3 the Lambda runtime ships, the layer's packages, test tools.
+$(VENV)/.ready: requirements-dev.txt layers/storage/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# The SAM CLI and cfn-lint, kept apart because they pin their own boto3.
+$(TOOLS)/.ready: requirements-tools.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
+	touch $@
+
+env: $(VENV)/.ready
+tools-env: $(TOOLS)/.ready
+
+test: lint build pytest
+
+pytest: $(VENV)/.ready
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.ready $(TOOLS)/.ready
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(TOOLS)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint --template template.yaml
+
+build: $(TOOLS)/.ready
+	$(SAM) build --template template.yaml
+
+serve: $(VENV)/.ready
+	PYTHONPATH=local $(PY) -m localapi serve --port $(PORT)
+
+invoke: $(VENV)/.ready
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=UploadFunction EVENT=events/upload.json"; exit 2; }
+	PYTHONPATH=local $(PY) -m localapi invoke $(FUNCTION) $(EVENT)
+
+events: $(VENV)/.ready
+	$(PY) scripts/make_events.py
+
+deploy: build
+	$(SAM) deploy
+
+deploy-local: $(TOOLS)/.ready
+	$(SAM) build --template template.yaml
+	$(TOOLS)/bin/samlocal deploy --config-env local
+
+destroy-local: $(TOOLS)/.ready
+	$(TOOLS)/bin/samlocal delete --config-env local --no-prompts
+
+clean:
+	rm -rf .aws-sam build

@@ -1,0 +1,19 @@
+"""DELETE /images/{image_id}: remove the object, the metadata and every tag mapping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from image_service.config import Settings
+from image_service.http import LambdaResponse, api_handler, no_content
+from image_service.service import ImageService
+from image_service.validation import parse_image_id
+
+SETTINGS = Settings.from_env()
+SERVICE = ImageService.from_settings(SETTINGS)  # created once per container, reused while warm
+
+
+@api_handler
+def lambda_handler(event: dict[str, Any], context: Any) -> LambdaResponse:
+    SERVICE.delete(parse_image_id(event.get("pathParameters")))
+    return no_content()

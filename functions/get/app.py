@@ -1,0 +1,21 @@
+"""GET /images/{image_id} (the image object) and GET /images/{image_id}/download (a URL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from image_service.config import Settings
+from image_service.http import LambdaResponse, api_handler, json_response
+from image_service.service import ImageService
+from image_service.validation import parse_image_id
+
+SETTINGS = Settings.from_env()
+SERVICE = ImageService.from_settings(SETTINGS)  # created once per container, reused while warm
+
+
+@api_handler
+def lambda_handler(event: dict[str, Any], context: Any) -> LambdaResponse:
+    image_id = parse_image_id(event.get("pathParameters"))
+    if event.get("resource", "").endswith("/download"):
+        return json_response(200, SERVICE.download_url(image_id))
+    return json_response(200, SERVICE.get(image_id).to_public_dict())

@@ -1,0 +1,16 @@
+"""Storage helpers shared by the image service's functions (the Lambda layer).
+
+One module per concern:
+
+- ``config``       settings read once from the environment
+- ``errors``       the domain exceptions, each carrying its HTTP status and error code
+- ``models``       the image object and a page of images
+- ``ids``          time-ordered image ids
+- ``validation``   parsing and checking client input
+- ``imaging``      recognising image bytes (format, dimensions)
+- ``cursors``      signed, opaque pagination cursors
+- ``images_repository`` / ``tag_index`` / ``blob_store``  DynamoDB and S3 access
+- ``service``      the use cases: upload, get, download, list, delete
+- ``http``         API Gateway proxy responses and the error shape
+- ``log``          structured JSON logs
+"""

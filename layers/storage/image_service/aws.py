@@ -1,0 +1,73 @@
+"""boto3 clients, created once per container, and the translation of SDK failures.
+
+Clients are created at cold start and reused while the container is warm. Retries use the SDK's
+``standard`` mode with short timeouts: a function answers 503 quickly rather than hanging until
+its own timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .config import Settings
+from .errors import ServiceUnavailable
+
+# Error codes after which the same request may well succeed later.
+RETRYABLE_ERROR_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "InternalError",
+        "ServiceUnavailable",
+        "SlowDown",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "RequestTimeout",
+    }
+)
+
+
+def make_clients(settings: Settings) -> tuple[Any, Any]:
+    """Return ``(dynamodb, s3)`` low-level clients for ``settings``."""
+    common: dict[str, Any] = {
+        "retries": {"mode": "standard", "max_attempts": 3},
+        "connect_timeout": 2,
+        "read_timeout": 5,
+    }
+    s3_options: dict[str, Any] = {"signature_version": "s3v4"}
+    if settings.endpoint_url:
+        # An emulator on an IP or localhost has no per-bucket host names.
+        s3_options["s3"] = {"addressing_style": "path"}
+    dynamodb = boto3.client(
+        "dynamodb", region_name=settings.region, endpoint_url=settings.endpoint_url, config=Config(**common)
+    )
+    s3 = boto3.client(
+        "s3", region_name=settings.region, endpoint_url=settings.endpoint_url, config=Config(**common, **s3_options)
+    )
+    return dynamodb, s3
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def translate_aws_errors(what: str) -> Iterator[None]:
+    """Turn transient SDK failures into ``ServiceUnavailable``; let anything else propagate."""
+    try:
+        yield
+    except ClientError as exc:
+        if error_code(exc) in RETRYABLE_ERROR_CODES:
+            raise ServiceUnavailable(f"{what} is temporarily unavailable, please retry") from exc
+        raise
+    except BotoCoreError as exc:  # connection refused, timeouts, broken responses
+        raise ServiceUnavailable(f"{what} is temporarily unavailable, please retry") from exc

@@ -1,0 +1,48 @@
+"""Settings, read once per container from the environment into a typed, frozen object.
+
+Only the endpoint differs between AWS and a local emulation: everything else is the same.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+# A request body must fit Lambda's 6 MB (6,291,456 bytes) synchronous payload together with
+# the rest of the API Gateway event. Base64 inflates by 4/3: 4,500,000 bytes become a
+# 6,000,000-character string, leaving ~290 KB for the JSON fields and the event envelope.
+DEFAULT_MAX_IMAGE_BYTES = 4_500_000
+MAX_DOWNLOAD_URL_TTL_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Settings:
+    bucket_name: str
+    images_table: str
+    image_tags_table: str
+    region: str
+    endpoint_url: str | None
+    max_image_bytes: int
+    download_url_ttl_seconds: int
+    cursor_secret: bytes
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ) if env is None else env
+        ttl = int(env.get("DOWNLOAD_URL_TTL_SECONDS", "300"))
+        if not 1 <= ttl <= MAX_DOWNLOAD_URL_TTL_SECONDS:
+            raise ValueError(f"DOWNLOAD_URL_TTL_SECONDS must be 1..{MAX_DOWNLOAD_URL_TTL_SECONDS}")
+        max_bytes = int(env.get("MAX_IMAGE_BYTES", str(DEFAULT_MAX_IMAGE_BYTES)))
+        if not 1 <= max_bytes <= DEFAULT_MAX_IMAGE_BYTES:
+            raise ValueError(f"MAX_IMAGE_BYTES must be 1..{DEFAULT_MAX_IMAGE_BYTES}")
+        return cls(
+            bucket_name=env.get("S3_BUCKET_NAME", ""),
+            images_table=env.get("IMAGES_TABLE_NAME", "images"),
+            image_tags_table=env.get("IMAGE_TAGS_TABLE_NAME", "image_tags"),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            max_image_bytes=max_bytes,
+            download_url_ttl_seconds=ttl,
+            # Only the list function signs cursors; the others never read this.
+            cursor_secret=env.get("CURSOR_SECRET", "").encode(),
+        )

@@ -1,0 +1,66 @@
+"""Domain exceptions. Each one knows the HTTP status and error code it becomes.
+
+They are turned into responses in exactly one place, ``http.handle_errors``. SDK errors are
+wrapped with ``raise ... from exc`` so the cause stays in the logs but never in a response.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base class: an error the client is told about."""
+
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class BadRequest(ServiceError):
+    status = 400
+    code = "bad_request"
+
+
+class InvalidCursor(BadRequest):
+    code = "invalid_next_token"
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ServiceError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ServiceError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class ServiceUnavailable(ServiceError):
+    """A dependency failed in a way a retry may fix (throttling, timeouts, 5xx)."""
+
+    status = 503
+    code = "service_unavailable"

@@ -1,0 +1,101 @@
+"""API Gateway (REST, proxy integration) requests and responses, and the error shape.
+
+``api_handler`` is the single place where exceptions become HTTP: a ``ServiceError`` becomes
+its status with ``{"message", "code"}``; anything else becomes a generic 500 whose details go to
+the log only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import log
+from .errors import BadRequest, ServiceError
+from .validation import single_query_values
+
+LambdaResponse = dict[str, Any]
+Handler = Callable[[dict[str, Any], Any], LambdaResponse]
+
+logger = log.configure(os.environ.get("LOG_LEVEL", "INFO"))
+_state = {"cold": True}
+
+
+def _headers() -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Access-Control-Allow-Origin": os.environ.get("CORS_ALLOW_ORIGIN", "*"),
+    }
+
+
+def json_response(status: int, body: Any) -> LambdaResponse:
+    return {"statusCode": status, "headers": _headers(), "body": json.dumps(body, ensure_ascii=False)}
+
+
+def no_content() -> LambdaResponse:
+    headers = _headers()
+    del headers["Content-Type"]
+    return {"statusCode": 204, "headers": headers, "body": ""}
+
+
+def error_response(status: int, code: str, message: str) -> LambdaResponse:
+    return json_response(status, {"message": message, "code": code})
+
+
+def request_body(event: dict[str, Any]) -> str | None:
+    """The body as text, undoing API Gateway's base64 for binary media types."""
+    body = event.get("body")
+    if body is None or not event.get("isBase64Encoded"):
+        return body
+    try:
+        return base64.b64decode(body, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise BadRequest("request body must be UTF-8 JSON", code="invalid_json") from exc
+
+
+def query_parameters(event: dict[str, Any]) -> dict[str, str]:
+    return single_query_values(event.get("multiValueQueryStringParameters"), event.get("queryStringParameters"))
+
+
+def api_handler(func: Handler) -> Handler:
+    """Wrap a handler: request-id logging, one access line per request, errors to HTTP."""
+
+    @functools.wraps(func)
+    def wrapper(event: dict[str, Any], context: Any) -> LambdaResponse:
+        request_id = getattr(context, "aws_request_id", None) or "-"
+        token = log.request_id_var.set(request_id)
+        started = time.perf_counter()
+        route = f"{event.get('httpMethod', '?')} {event.get('resource', '?')}"
+        cold, _state["cold"] = _state["cold"], False
+        try:
+            try:
+                response = func(event, context)
+            except ServiceError as exc:
+                level = 40 if exc.status >= 500 else 20
+                logger.log(level, "request failed", extra={"code": exc.code}, exc_info=exc.status >= 500)
+                response = error_response(exc.status, exc.code, exc.message)
+            except Exception:
+                logger.exception("unhandled error")
+                response = error_response(500, "internal_error", "Internal server error")
+            logger.info(
+                "request",
+                extra={
+                    "route": route,
+                    "status": response["statusCode"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "cold_start": cold,
+                },
+            )
+        finally:
+            log.request_id_var.reset(token)
+        return response
+
+    return wrapper

@@ -1,0 +1,28 @@
+"""Time-ordered image ids (ULIDs): 48 bits of milliseconds, 80 random bits, Crockford base32.
+
+Newer ids sort later as plain strings, so ``image_tags`` (sort key ``image_id``) lists newest
+first with a descending query, and ids need no coordination between concurrent uploads.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+IMAGE_ID_PATTERN = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+
+
+def new_image_id(now_ms: int | None = None) -> str:
+    millis = int(time.time() * 1000) if now_ms is None else now_ms
+    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def is_image_id(value: str) -> bool:
+    return bool(IMAGE_ID_PATTERN.match(value))

@@ -1,0 +1,159 @@
+"""The ``images`` table: image metadata, and the only place rows become ``Image`` objects.
+
+Writes that touch metadata and tag rows go through one ``TransactWriteItems`` call, so a reader
+never sees a tag row whose image is missing, nor an image whose tag rows are incomplete.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .aws import error_code, translate_aws_errors
+from .errors import ServiceUnavailable
+from .models import Image
+from .tag_index import TagIndex, query_newest_first
+
+USER_INDEX = "user_id-index"
+_BATCH_GET_MAX_KEYS = 100
+_BATCH_GET_MAX_ROUNDS = 5
+
+
+def image_to_item(image: Image, version: int = 1) -> dict[str, Any]:
+    return {
+        "image_id": {"S": image.image_id},
+        "user_id": {"S": image.user_id},
+        "created_at": {"S": image.created_at},
+        "title": {"S": image.title},
+        "description": {"S": image.description},
+        "tags": {"L": [{"S": tag} for tag in image.tags]},
+        "content_type": {"S": image.content_type},
+        "size_bytes": {"N": str(image.size_bytes)},
+        "sha256": {"S": image.sha256},
+        "width": {"N": str(image.width)},
+        "height": {"N": str(image.height)},
+        "object_key": {"S": image.object_key},
+        "version": {"N": str(version)},
+    }
+
+
+def item_to_image(item: dict[str, Any]) -> Image:
+    return Image(
+        image_id=item["image_id"]["S"],
+        user_id=item["user_id"]["S"],
+        created_at=item["created_at"]["S"],
+        title=item.get("title", {}).get("S", ""),
+        description=item.get("description", {}).get("S", ""),
+        tags=tuple(tag["S"] for tag in item.get("tags", {}).get("L", [])),
+        content_type=item["content_type"]["S"],
+        size_bytes=int(item["size_bytes"]["N"]),
+        sha256=item["sha256"]["S"],
+        width=int(item.get("width", {}).get("N", "0")),
+        height=int(item.get("height", {}).get("N", "0")),
+        object_key=item["object_key"]["S"],
+    )
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    """True if a transaction was cancelled because one of its conditions did not hold."""
+    if error_code(exc) == "ConditionalCheckFailedException":
+        return True
+    if error_code(exc) != "TransactionCanceledException":
+        return False
+    reasons = exc.response.get("CancellationReasons", [])
+    return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
+
+
+class ImagesRepository:
+    def __init__(self, dynamodb_client: Any, table_name: str, tag_index: TagIndex) -> None:
+        self._dynamodb = dynamodb_client
+        self.table_name = table_name
+        self._tags = tag_index
+
+    def add(self, image: Image) -> None:
+        """Write ``image`` and its tag rows together; fail if the id already exists."""
+        put_image = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": image_to_item(image),
+                "ConditionExpression": "attribute_not_exists(image_id)",
+            }
+        }
+        with translate_aws_errors("the image table"):
+            self._dynamodb.transact_write_items(TransactItems=[put_image, *self._tags.put_actions(image)])
+
+    def get(self, image_id: str, *, consistent: bool = False) -> tuple[Image, int] | None:
+        """The image and its row version, or ``None``."""
+        with translate_aws_errors("the image table"):
+            response = self._dynamodb.get_item(
+                TableName=self.table_name, Key={"image_id": {"S": image_id}}, ConsistentRead=consistent
+            )
+        item = response.get("Item")
+        if item is None:
+            return None
+        return item_to_image(item), int(item.get("version", {}).get("N", "1"))
+
+    def remove(self, image: Image, version: int) -> bool:
+        """Delete ``image`` and its tag rows if it is still at ``version``.
+
+        Returns False when the row is gone or was changed meanwhile (a concurrent delete or
+        edit): the caller decides whether that means 404 or try again.
+        """
+        delete_image = {
+            "Delete": {
+                "TableName": self.table_name,
+                "Key": {"image_id": {"S": image.image_id}},
+                "ConditionExpression": "attribute_exists(image_id) AND #version = :version",
+                "ExpressionAttributeNames": {"#version": "version"},
+                "ExpressionAttributeValues": {":version": {"N": str(version)}},
+            }
+        }
+        try:
+            with translate_aws_errors("the image table"):
+                self._dynamodb.transact_write_items(
+                    TransactItems=[delete_image, *self._tags.delete_actions(image.image_id, image.tags)]
+                )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def newest_for_user(self, user_id: str, *, limit: int, after: dict[str, str] | None) -> tuple[list[Image], bool]:
+        """Up to ``limit`` of ``user_id``'s images, newest first, and whether more exist."""
+        start = None
+        if after is not None:
+            start = {
+                "user_id": {"S": user_id},
+                "created_at": {"S": after["created_at"]},
+                "image_id": {"S": after["image_id"]},
+            }
+        params = {
+            "IndexName": USER_INDEX,
+            "KeyConditionExpression": "user_id = :user_id",
+            "ExpressionAttributeValues": {":user_id": {"S": user_id}},
+        }
+        rows = query_newest_first(self._dynamodb, self.table_name, params, limit + 1, start)
+        return [item_to_image(row) for row in rows[:limit]], len(rows) > limit
+
+    def get_many(self, image_ids: list[str]) -> dict[str, Image]:
+        """The images among ``image_ids`` that exist, by id (``BatchGetItem``)."""
+        found: dict[str, Image] = {}
+        for offset in range(0, len(image_ids), _BATCH_GET_MAX_KEYS):
+            chunk = image_ids[offset : offset + _BATCH_GET_MAX_KEYS]
+            request = {self.table_name: {"Keys": [{"image_id": {"S": image_id}} for image_id in chunk]}}
+            for round_number in range(_BATCH_GET_MAX_ROUNDS):
+                with translate_aws_errors("the image table"):
+                    response = self._dynamodb.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table_name, []):
+                    image = item_to_image(item)
+                    found[image.image_id] = image
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(0.02 * 2**round_number)  # throttled: back off before asking for the rest
+            else:
+                raise ServiceUnavailable("the image table is busy, please retry")
+        return found

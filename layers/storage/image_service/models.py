@@ -1,0 +1,60 @@
+"""The image object as the API shows it, and a page of a listing."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Image:
+    image_id: str
+    user_id: str
+    title: str
+    description: str
+    tags: tuple[str, ...]
+    content_type: str
+    size_bytes: int
+    sha256: str
+    width: int
+    height: int
+    created_at: str
+    object_key: str = field(repr=False)
+
+    def to_public_dict(self) -> dict[str, Any]:
+        """The API's image object. The S3 key is an internal detail and stays out."""
+        body = asdict(self)
+        del body["object_key"]
+        body["tags"] = list(self.tags)
+        return body
+
+
+@dataclass(frozen=True)
+class ImagePage:
+    items: list[Image]
+    next_token: str | None
+
+    def to_public_dict(self) -> dict[str, Any]:
+        return {"items": [image.to_public_dict() for image in self.items], "next_token": self.next_token}
+
+
+@dataclass(frozen=True)
+class NewImage:
+    """A validated upload request: metadata plus the decoded bytes."""
+
+    user_id: str
+    title: str
+    description: str
+    tags: tuple[str, ...]
+    content_type: str
+    width: int
+    height: int
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    user_id: str | None
+    tag: str | None
+    limit: int
+    next_token: str | None

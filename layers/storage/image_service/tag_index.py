@@ -1,0 +1,110 @@
+"""The ``image_tags`` table: one row per (tag, image), newest image first within a tag.
+
+Each row also carries ``user_tag`` (``user_id#tag``), the key of the ``user_tag-index`` GSI, so
+"this user's photos with this tag" is one query that reads only matching rows: the work per page
+stays flat however many photos the user or the tag has. ``#`` can appear in neither a user id nor
+a tag (see ``validation``), so the composite key is unambiguous.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .aws import translate_aws_errors
+from .models import Image
+
+USER_TAG_INDEX = "user_tag-index"
+
+
+def user_tag_key(user_id: str, tag: str) -> str:
+    return f"{user_id}#{tag}"
+
+
+class TagIndex:
+    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
+        self._dynamodb = dynamodb_client
+        self.table_name = table_name
+
+    def put_actions(self, image: Image) -> list[dict[str, Any]]:
+        """``TransactWriteItems`` actions that add ``image``'s tag rows."""
+        return [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": {
+                        "tag": {"S": tag},
+                        "image_id": {"S": image.image_id},
+                        "user_id": {"S": image.user_id},
+                        "user_tag": {"S": user_tag_key(image.user_id, tag)},
+                        "created_at": {"S": image.created_at},
+                    },
+                }
+            }
+            for tag in image.tags
+        ]
+
+    def delete_actions(self, image_id: str, tags: tuple[str, ...]) -> list[dict[str, Any]]:
+        """``TransactWriteItems`` actions that remove the tag rows of ``image_id``."""
+        return [
+            {"Delete": {"TableName": self.table_name, "Key": {"tag": {"S": tag}, "image_id": {"S": image_id}}}}
+            for tag in tags
+        ]
+
+    def newest_image_ids(
+        self, tag: str, *, user_id: str | None, limit: int, after_image_id: str | None
+    ) -> tuple[list[str], bool]:
+        """Up to ``limit`` image ids with ``tag`` (and owner ``user_id``), newest first.
+
+        Returns the ids and whether more exist. Reads ``limit + 1`` rows so that "more" is known
+        without an extra empty page.
+        """
+        if user_id is None:
+            params: dict[str, Any] = {
+                "KeyConditionExpression": "#pk = :pk",
+                "ExpressionAttributeNames": {"#pk": "tag"},
+                "ExpressionAttributeValues": {":pk": {"S": tag}},
+            }
+            start = {"tag": {"S": tag}} if after_image_id else None
+        else:
+            key = user_tag_key(user_id, tag)
+            params = {
+                "IndexName": USER_TAG_INDEX,
+                "KeyConditionExpression": "#pk = :pk",
+                "ExpressionAttributeNames": {"#pk": "user_tag"},
+                "ExpressionAttributeValues": {":pk": {"S": key}},
+            }
+            start = {"user_tag": {"S": key}, "tag": {"S": tag}} if after_image_id else None
+        if start is not None and after_image_id is not None:
+            start["image_id"] = {"S": after_image_id}
+        rows = query_newest_first(self._dynamodb, self.table_name, params, limit + 1, start, "image_id")
+        ids = [row["image_id"]["S"] for row in rows]
+        return ids[:limit], len(ids) > limit
+
+
+def query_newest_first(
+    dynamodb: Any,
+    table_name: str,
+    params: dict[str, Any],
+    wanted: int,
+    start_key: dict[str, Any] | None,
+    projection: str | None = None,
+) -> list[dict[str, Any]]:
+    """Run a descending ``Query`` until ``wanted`` rows are read or the partition ends.
+
+    DynamoDB may stop a page early (1 MB per response), so one call can need several requests.
+    """
+    request: dict[str, Any] = {"TableName": table_name, "ScanIndexForward": False, **params}
+    if projection:
+        request["ProjectionExpression"] = projection
+    rows: list[dict[str, Any]] = []
+    while len(rows) < wanted:
+        request["Limit"] = wanted - len(rows)
+        if start_key:
+            request["ExclusiveStartKey"] = start_key
+        with translate_aws_errors("the image index"):
+            response = dynamodb.query(**request)
+        rows.extend(response.get("Items", []))
+        start_key = response.get("LastEvaluatedKey")
+        if not start_key:
+            break
+    return rows

@@ -1,0 +1,202 @@
+"""Parsing and checking client input. Every rejection is a 4xx ``ServiceError``.
+
+Limits are module constants so the OpenAPI document and the tests can name the same numbers.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import re
+import unicodedata
+from typing import Any
+
+from .errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from .ids import is_image_id
+from .imaging import SUPPORTED_CONTENT_TYPES, inspect_image
+from .models import ListQuery, NewImage
+
+USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+# Letters and digits of any script, "_" and "-": no separators, so a tag is one URL-safe word.
+TAG_PATTERN = re.compile(r"^[^\W_][\w-]{0,39}$")
+MAX_TAGS = 10
+MAX_TITLE_CHARS = 200
+MAX_DESCRIPTION_CHARS = 2000
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+MAX_NEXT_TOKEN_CHARS = 1024
+UPLOAD_FIELDS = frozenset({"user_id", "title", "description", "tags", "content_type", "image_base64"})
+LIST_PARAMETERS = frozenset({"user_id", "tag", "limit", "next_token"})
+# Room for the JSON fields around the base64 string when pre-checking a body's length.
+_JSON_FIELDS_ALLOWANCE = 64 * 1024
+
+
+def base64_length(byte_count: int) -> int:
+    return 4 * ((byte_count + 2) // 3)
+
+
+def parse_user_id(value: Any, field: str = "user_id") -> str:
+    if not isinstance(value, str) or not USER_ID_PATTERN.match(value):
+        raise BadRequest(
+            f"{field} must be 1-64 characters: letters, digits, '.', '_', '@' or '-', starting with a letter or digit",
+            code="invalid_user_id",
+        )
+    return value
+
+
+def normalize_tag(value: Any) -> str:
+    """Trim, NFC-normalise and lower-case a tag, then check it is one word."""
+    if not isinstance(value, str):
+        raise BadRequest("each tag must be a string", code="invalid_tag")
+    tag = unicodedata.normalize("NFC", value.strip()).lower()
+    if not TAG_PATTERN.match(tag):
+        raise BadRequest(
+            "tags must be 1-40 letters, digits, '_' or '-', starting with a letter or digit",
+            code="invalid_tag",
+        )
+    return tag
+
+
+def normalize_tags(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise BadRequest("tags must be a list of strings", code="invalid_tag")
+    if len(value) > MAX_TAGS * 4:
+        raise BadRequest(f"at most {MAX_TAGS} tags", code="too_many_tags")
+    tags = tuple(dict.fromkeys(normalize_tag(item) for item in value))  # de-duplicated, order kept
+    if len(tags) > MAX_TAGS:
+        raise BadRequest(f"at most {MAX_TAGS} tags", code="too_many_tags")
+    return tags
+
+
+def _text(body: dict[str, Any], field: str, max_chars: int, *, multiline: bool) -> str:
+    value = body.get(field, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise BadRequest(f"{field} must be a string", code="invalid_field")
+    value = value.strip()
+    if len(value) > max_chars:
+        raise BadRequest(f"{field} must be at most {max_chars} characters", code="invalid_field")
+    allowed = "\n\t" if multiline else ""
+    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
+        raise BadRequest(f"{field} must not contain control characters", code="invalid_field")
+    return value
+
+
+def parse_json_object(body: str | None) -> dict[str, Any]:
+    if not body:
+        raise BadRequest("request body must be a JSON object", code="invalid_json")
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest("request body is not valid JSON", code="invalid_json") from exc
+    if not isinstance(parsed, dict):
+        raise BadRequest("request body must be a JSON object", code="invalid_json")
+    return parsed
+
+
+def parse_upload(body: str | None, *, max_image_bytes: int) -> NewImage:
+    """Validate a ``POST /images`` JSON body and decode its image."""
+    max_chars = base64_length(max_image_bytes)
+    # Refuse an oversized body before parsing it, so it is never copied into a dict.
+    if body is not None and len(body) > max_chars + _JSON_FIELDS_ALLOWANCE:
+        raise PayloadTooLarge(f"image must be at most {max_image_bytes} bytes")
+    fields = parse_json_object(body)
+    unknown = sorted(set(fields) - UPLOAD_FIELDS)
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(unknown)[:200]}", code="unknown_field")
+    for required in ("user_id", "content_type", "image_base64"):
+        if required not in fields:
+            raise BadRequest(f"{required} is required", code="missing_field")
+
+    user_id = parse_user_id(fields["user_id"])
+    title = _text(fields, "title", MAX_TITLE_CHARS, multiline=False)
+    description = _text(fields, "description", MAX_DESCRIPTION_CHARS, multiline=True)
+    tags = normalize_tags(fields.get("tags"))
+
+    content_type = fields["content_type"]
+    if not isinstance(content_type, str):
+        raise BadRequest("content_type must be a string", code="invalid_field")
+    content_type = content_type.strip().lower()
+    if content_type == "image/jpg":
+        content_type = "image/jpeg"
+    if content_type not in SUPPORTED_CONTENT_TYPES:
+        raise UnsupportedMediaType(f"content_type must be one of {', '.join(sorted(SUPPORTED_CONTENT_TYPES))}")
+
+    encoded = fields["image_base64"]
+    if not isinstance(encoded, str):
+        raise BadRequest("image_base64 must be a string", code="invalid_base64")
+    if len(encoded) > max_chars:
+        raise PayloadTooLarge(f"image must be at most {max_image_bytes} bytes")
+    data = decode_base64(encoded)
+    if len(data) > max_image_bytes:
+        raise PayloadTooLarge(f"image must be at most {max_image_bytes} bytes")
+
+    info = inspect_image(data)
+    if info.content_type != content_type:
+        raise BadRequest(f"image bytes are {info.content_type}, not {content_type}", code="content_type_mismatch")
+    return NewImage(
+        user_id=user_id,
+        title=title,
+        description=description,
+        tags=tags,
+        content_type=content_type,
+        width=info.width,
+        height=info.height,
+        data=data,
+    )
+
+
+def decode_base64(encoded: str) -> bytes:
+    if not encoded:
+        raise BadRequest("image_base64 must not be empty", code="invalid_base64")
+    try:
+        # strict_mode: no characters outside the alphabet, correct padding, nothing after it.
+        return binascii.a2b_base64(encoded, strict_mode=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadRequest("image_base64 is not valid base64", code="invalid_base64") from exc
+
+
+def single_query_values(multi: dict[str, list[str]] | None, single: dict[str, str] | None) -> dict[str, str]:
+    """One value per query parameter; a parameter given twice with different values is ambiguous."""
+    values: dict[str, str] = {}
+    for name, items in (multi or {}).items():
+        if len(set(items)) > 1:
+            raise BadRequest(f"query parameter {name[:64]!r} is given more than once", code="repeated_parameter")
+        values[name] = items[-1]
+    for name, item in (single or {}).items():
+        values.setdefault(name, item)
+    return values
+
+
+def parse_list_query(params: dict[str, str]) -> ListQuery:
+    user_id = params.get("user_id") or None
+    raw_tag = params.get("tag") or None
+    if user_id is None and raw_tag is None:
+        raise BadRequest("give user_id, tag or both", code="missing_filter")
+    if user_id is not None:
+        parse_user_id(user_id)
+    tag = normalize_tag(raw_tag) if raw_tag is not None else None
+
+    raw_limit = params.get("limit")
+    limit = DEFAULT_PAGE_SIZE
+    if raw_limit is not None:
+        if not raw_limit.isascii() or not raw_limit.isdigit() or len(raw_limit) > 4:
+            raise BadRequest(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}", code="invalid_limit")
+        limit = int(raw_limit)
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise BadRequest(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}", code="invalid_limit")
+
+    next_token = params.get("next_token") or None
+    if next_token is not None and len(next_token) > MAX_NEXT_TOKEN_CHARS:
+        raise BadRequest("next_token is malformed", code="invalid_next_token")
+    return ListQuery(user_id=user_id, tag=tag, limit=limit, next_token=next_token)
+
+
+def parse_image_id(path_parameters: dict[str, str] | None) -> str:
+    image_id = (path_parameters or {}).get("image_id", "")
+    if not is_image_id(image_id):
+        raise BadRequest("image_id is not a valid image id", code="invalid_image_id")
+    return image_id

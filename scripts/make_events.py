@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Regenerate ``events/*.json``: API Gateway proxy events for ``sam local invoke`` and the tests.
+
+The events are built by the local mode's own event builder, so they have exactly the shape the
+local API Gateway emulator produces. Run from the repository root: ``python scripts/make_events.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "local"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from sample_image import png_bytes  # noqa: E402
+
+from localapi.events import build_proxy_event  # noqa: E402
+
+# The image the get, download and delete events refer to (the tests create it first).
+EXAMPLE_IMAGE_ID = "01JDQ8ZB3F2T6X8W4N5R7K9M0P"
+JSON_HEADERS = {"Content-Type": ["application/json"], "User-Agent": ["curl/8.5.0"]}
+
+
+def upload_body(**overrides: object) -> bytes:
+    body = {
+        "user_id": "alice",
+        "title": "Sunset over the bay",
+        "description": "Taken from the pier.",
+        "tags": ["Sunset", "beach", " sunset "],
+        "content_type": "image/png",
+        "image_base64": base64.b64encode(png_bytes(64, 48)).decode("ascii"),
+    }
+    body.update(overrides)
+    return json.dumps(body).encode()
+
+
+def event(method: str, resource: str, path: str, **kwargs: object) -> dict:
+    built = build_proxy_event(
+        method=method, resource=resource, path=path, request_id="c6af9ac6-7b61-11e6-9a41-93e8deadbeef", **kwargs
+    )  # type: ignore[arg-type]
+    built["requestContext"]["requestTime"] = "25/Nov/2026:12:00:00 +0000"
+    built["requestContext"]["requestTimeEpoch"] = 1795608000000
+    return built
+
+
+def by_id(method: str, suffix: str = "", image_id: str = EXAMPLE_IMAGE_ID) -> dict:
+    return event(
+        method,
+        "/images/{image_id}" + suffix,
+        f"/images/{image_id}{suffix}",
+        path_parameters={"image_id": image_id},
+        headers={"User-Agent": ["curl/8.5.0"]},
+    )
+
+
+def listing(**query: str) -> dict:
+    return event(
+        "GET", "/images", "/images", query={k: [v] for k, v in query.items()}, headers={"User-Agent": ["curl/8.5.0"]}
+    )
+
+
+EVENTS = {
+    "upload.json": event("POST", "/images", "/images", headers=JSON_HEADERS, body=upload_body()),
+    "upload_invalid_json.json": event("POST", "/images", "/images", headers=JSON_HEADERS, body=b'{"user_id": "alice",'),
+    "upload_bad_base64.json": event(
+        "POST", "/images", "/images", headers=JSON_HEADERS, body=upload_body(image_base64="not base64!")
+    ),
+    "upload_not_an_image.json": event(
+        "POST",
+        "/images",
+        "/images",
+        headers=JSON_HEADERS,
+        body=upload_body(image_base64=base64.b64encode(b"just some text, not a picture").decode()),
+    ),
+    "upload_type_mismatch.json": event(
+        "POST", "/images", "/images", headers=JSON_HEADERS, body=upload_body(content_type="image/jpeg")
+    ),
+    "list_by_user.json": listing(user_id="alice", limit="10"),
+    "list_by_tag.json": listing(tag="sunset"),
+    "list_by_user_and_tag.json": listing(user_id="alice", tag="sunset"),
+    "list_missing_filter.json": listing(limit="10"),
+    "list_bad_token.json": listing(user_id="alice", next_token="forged"),  # noqa: S106 - a deliberately bad token
+    "get.json": by_id("GET"),
+    "get_not_found.json": by_id("GET", image_id="01JDQ8ZB3F2T6X8W4N5R7K9M0Z"),
+    "get_invalid_id.json": by_id("GET", image_id="..%2Fetc%2Fpasswd"),
+    "download.json": by_id("GET", "/download"),
+    "delete.json": by_id("DELETE"),
+}
+
+
+def main() -> int:
+    for name, body in EVENTS.items():
+        (ROOT / "events" / name).write_text(json.dumps(body, indent=2) + "\n")
+    print(f"wrote {len(EVENTS)} events to events/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Shared fixtures: the template's environment, moto-backed AWS, the functions and sample images.
+
+Tables and the bucket are created from ``template.yaml`` itself (through the local mode's template
+reader), so the tests can never drift from the deployed schema.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "layers" / "storage"), str(ROOT / "local"), str(ROOT / "scripts")]
+
+from moto import mock_aws  # noqa: E402  (imported before any client is created, so moto sees them all)
+
+from localapi.resources import create_resources  # noqa: E402
+from localapi.template import Template  # noqa: E402
+
+TEST_CURSOR_SECRET = "test-cursor-secret-0123456789abcdef"
+TEMPLATE = Template(ROOT / "template.yaml", secrets={"CursorSigningSecret": TEST_CURSOR_SECRET})
+FUNCTIONS = {spec.logical_id: spec for spec in TEMPLATE.functions()}
+
+# One process runs all four functions: give it the union of their environments.
+os.environ.update(
+    {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+for _spec in FUNCTIONS.values():
+    os.environ.update(_spec.environment)
+
+
+@pytest.fixture
+def aws() -> Iterator[SimpleNamespace]:
+    """A fresh moto account with the template's tables and bucket."""
+    from image_service.aws import make_clients
+    from image_service.config import Settings
+
+    with mock_aws():
+        dynamodb, s3 = make_clients(Settings.from_env())
+        create_resources(TEMPLATE, dynamodb, s3)
+        yield SimpleNamespace(
+            dynamodb=dynamodb,
+            s3=s3,
+            bucket=os.environ["S3_BUCKET_NAME"],
+            images_table=os.environ["IMAGES_TABLE_NAME"],
+            tags_table=os.environ["IMAGE_TAGS_TABLE_NAME"],
+        )
+
+
+def storage_snapshot(aws: SimpleNamespace) -> dict[str, Any]:
+    """Everything stored: object keys and both tables' rows (to prove nothing changed)."""
+    objects = aws.s3.list_objects_v2(Bucket=aws.bucket).get("Contents", [])
+    return {
+        "objects": sorted(obj["Key"] for obj in objects),
+        "images": sorted(json.dumps(i, sort_keys=True) for i in aws.dynamodb.scan(TableName=aws.images_table)["Items"]),
+        "tags": sorted(json.dumps(i, sort_keys=True) for i in aws.dynamodb.scan(TableName=aws.tags_table)["Items"]),
+    }
+
+
+@pytest.fixture
+def snapshot(aws: SimpleNamespace) -> Callable[[], dict[str, Any]]:
+    return lambda: storage_snapshot(aws)
+
+
+_loaded: dict[str, ModuleType] = {}
+
+
+def load_function(logical_id: str) -> ModuleType:
+    """Import a function's handler module from its folder, once (a warm container)."""
+    if logical_id not in _loaded:
+        spec = FUNCTIONS[logical_id]
+        module_name, _ = spec.handler.rsplit(".", 1)
+        path = spec.code_dir / f"{module_name}.py"
+        module_spec = importlib.util.spec_from_file_location(f"function_{logical_id}", path)
+        assert module_spec and module_spec.loader
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        _loaded[logical_id] = module
+    return _loaded[logical_id]
+
+
+class FakeContext:
+    aws_request_id = "test-request-id"
+    function_name = "test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def invoke(logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    handler_name = FUNCTIONS[logical_id].handler.rsplit(".", 1)[1]
+    return getattr(load_function(logical_id), handler_name)(event, FakeContext())
+
+
+def picture(fmt: str = "PNG", size: tuple[int, int] = (32, 24)) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 90)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def fail_call(client: Any, operation: str, code: str = "InternalServerError", status: int = 500) -> Callable[[], None]:
+    """Make ``client``'s ``operation`` (e.g. ``"TransactWriteItems"``) fail with ``code``.
+
+    Uses botocore's public ``before-call`` hook, which short-circuits the request. Returns a
+    function that removes the fault again.
+    """
+    service = client.meta.service_model.service_id.hyphenize()
+
+    def short_circuit(**_: Any) -> tuple[Any, dict[str, Any]]:
+        return SimpleNamespace(status_code=status), {
+            "Error": {"Code": code, "Message": "injected fault"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        }
+
+    event_name = f"before-call.{service}.{operation}"
+    client.meta.events.register(event_name, short_circuit, unique_id=f"fault-{operation}")
+    return lambda: client.meta.events.unregister(event_name, unique_id=f"fault-{operation}")
+
+
+@pytest.fixture
+def service(aws: SimpleNamespace) -> Any:
+    """The layer's ``ImageService`` wired to the moto clients."""
+    from image_service.config import Settings
+    from image_service.service import ImageService
+
+    return ImageService.from_settings(Settings.from_env(), clients=(aws.dynamodb, aws.s3))
+
+
+def new_image(user_id: str = "alice", tags: tuple[str, ...] = (), title: str = "a photo") -> Any:
+    from image_service.models import NewImage
+
+    return NewImage(
+        user_id=user_id,
+        title=title,
+        description="",
+        tags=tags,
+        content_type="image/png",
+        width=32,
+        height=24,
+        data=picture(),
+    )

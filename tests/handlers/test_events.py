@@ -1,0 +1,140 @@
+"""Every file in events/ through the function the template routes it to, under moto."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from tests.conftest import FUNCTIONS, ROOT, invoke, picture
+
+EVENTS_DIR = ROOT / "events"
+EXAMPLE_IMAGE_ID = "01JDQ8ZB3F2T6X8W4N5R7K9M0P"
+
+# event file -> (expected status, expected error code or None)
+EXPECTED: dict[str, tuple[int, str | None]] = {
+    "upload.json": (201, None),
+    "upload_invalid_json.json": (400, "invalid_json"),
+    "upload_bad_base64.json": (400, "invalid_base64"),
+    "upload_not_an_image.json": (400, "invalid_image"),
+    "upload_type_mismatch.json": (400, "content_type_mismatch"),
+    "list_by_user.json": (200, None),
+    "list_by_tag.json": (200, None),
+    "list_by_user_and_tag.json": (200, None),
+    "list_missing_filter.json": (400, "missing_filter"),
+    "list_bad_token.json": (400, "invalid_next_token"),
+    "get.json": (200, None),
+    "get_not_found.json": (404, "not_found"),
+    "get_invalid_id.json": (400, "invalid_image_id"),
+    "download.json": (200, None),
+    "delete.json": (204, None),
+}
+
+
+def function_for(event: dict[str, Any]) -> str:
+    """The function the template routes this event to (so events/ cannot drift from the template)."""
+    for logical_id, spec in FUNCTIONS.items():
+        if any(r.method == event["httpMethod"] and r.path == event["resource"] for r in spec.routes):
+            return logical_id
+    raise AssertionError(f"no route for {event['httpMethod']} {event['resource']}")
+
+
+def seed_example_image(aws: SimpleNamespace) -> None:
+    """The image the get/download/delete events name, stored as an upload would store it."""
+    from image_service.blob_store import BlobStore
+    from image_service.images_repository import ImagesRepository
+    from image_service.models import Image
+    from image_service.service import object_key_for
+    from image_service.tag_index import TagIndex
+
+    data = picture()
+    image = Image(
+        image_id=EXAMPLE_IMAGE_ID,
+        user_id="alice",
+        title="Sunset",
+        description="",
+        tags=("sunset",),
+        content_type="image/png",
+        size_bytes=len(data),
+        sha256="0" * 64,
+        width=32,
+        height=24,
+        created_at="2026-11-25T12:00:00.000Z",
+        object_key=object_key_for(EXAMPLE_IMAGE_ID),
+    )
+    import hashlib
+
+    BlobStore(aws.s3, aws.bucket).put(
+        image.object_key, data, content_type="image/png", sha256_digest=hashlib.sha256(data).digest()
+    )
+    ImagesRepository(aws.dynamodb, aws.images_table, TagIndex(aws.dynamodb, aws.tags_table)).add(image)
+
+
+def test_every_event_file_has_an_expectation() -> None:
+    assert sorted(p.name for p in EVENTS_DIR.glob("*.json")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_event_gives_its_documented_response(name: str, aws: SimpleNamespace, snapshot: Any) -> None:
+    # Given the example image exists
+    seed_example_image(aws)
+    before = snapshot()
+    event = json.loads((EVENTS_DIR / name).read_text())
+    status, code = EXPECTED[name]
+
+    # When the event is invoked on the function the template routes it to
+    response = invoke(function_for(event), event)
+
+    # Then it gets the documented status, a JSON body and the error shape on failure
+    assert response["statusCode"] == status, response["body"]
+    assert response["headers"]["Cache-Control"] == "no-store"
+    if status == 204:
+        assert response["body"] == ""
+        return
+    body = json.loads(response["body"])
+    if code is not None:
+        assert body == {"message": body["message"], "code": code}
+        assert snapshot() == before, "a refused request must not change storage"
+
+
+def test_upload_event_returns_the_image_object(aws: SimpleNamespace) -> None:
+    event = json.loads((EVENTS_DIR / "upload.json").read_text())
+    body = json.loads(invoke("UploadFunction", event)["body"])
+    assert body["user_id"] == "alice" and body["tags"] == ["sunset", "beach"]
+    assert body["content_type"] == "image/png" and (body["width"], body["height"]) == (64, 48)
+    assert set(body) == {
+        "image_id",
+        "user_id",
+        "title",
+        "description",
+        "tags",
+        "content_type",
+        "size_bytes",
+        "sha256",
+        "width",
+        "height",
+        "created_at",
+    }
+    listed = json.loads(
+        invoke("ListFunction", json.loads((EVENTS_DIR / "list_by_user_and_tag.json").read_text()))["body"]
+    )
+    assert [item["image_id"] for item in listed["items"]] == [body["image_id"]]
+
+
+def test_download_event_gives_a_url_that_serves_the_bytes(aws: SimpleNamespace) -> None:
+    import requests
+
+    seed_example_image(aws)
+    body = json.loads(invoke("GetFunction", json.loads((EVENTS_DIR / "download.json").read_text()))["body"])
+    assert body["expires_in"] == 300
+    assert requests.get(body["url"], timeout=5).content == picture()
+
+
+def test_unhandled_error_is_a_generic_500(aws: SimpleNamespace) -> None:
+    event = json.loads((EVENTS_DIR / "get.json").read_text())
+    aws.dynamodb.delete_table(TableName=aws.images_table)  # a misconfiguration, not a client error
+    response = invoke("GetFunction", event)
+    assert response["statusCode"] == 500
+    assert json.loads(response["body"]) == {"message": "Internal server error", "code": "internal_error"}

@@ -1,0 +1,151 @@
+import base64
+import json
+
+import pytest
+
+from image_service.errors import BadRequest, PayloadTooLarge, ServiceError, UnsupportedMediaType
+from image_service.validation import (
+    MAX_TAGS,
+    base64_length,
+    parse_image_id,
+    parse_list_query,
+    parse_upload,
+    single_query_values,
+)
+from tests.conftest import picture
+
+LIMIT = 4_500_000
+
+
+def body(**fields: object) -> str:
+    payload: dict[str, object] = {
+        "user_id": "alice",
+        "content_type": "image/png",
+        "image_base64": base64.b64encode(picture("PNG")).decode(),
+    }
+    payload.update(fields)
+    return json.dumps({k: v for k, v in payload.items() if v is not ...})
+
+
+def test_valid_upload_is_parsed_and_tags_normalised() -> None:
+    parsed = parse_upload(body(tags=[" Sunset", "sunset", "BEACH", "beach "], title="  Hi  "), max_image_bytes=LIMIT)
+    assert parsed.tags == ("sunset", "beach")
+    assert parsed.title == "Hi"
+    assert (parsed.width, parsed.height) == (32, 24)
+    assert parsed.data == picture("PNG")
+
+
+def test_unicode_tags_are_lower_cased_and_nfc_normalised() -> None:
+    parsed = parse_upload(body(tags=["Cafe\u0301", "ÜBER", "東京"]), max_image_bytes=LIMIT)
+    assert parsed.tags == ("caf\u00e9", "über", "東京")
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "status"),
+    [
+        (None, "invalid_json", 400),
+        ("", "invalid_json", 400),
+        ("{", "invalid_json", 400),
+        ("[]", "invalid_json", 400),
+        ('"text"', "invalid_json", 400),
+        (body(user_id=...), "missing_field", 400),
+        (body(image_base64=...), "missing_field", 400),
+        (body(content_type=...), "missing_field", 400),
+        (body(user_id=42), "invalid_user_id", 400),
+        (body(user_id="a b"), "invalid_user_id", 400),
+        (body(user_id="x" * 65), "invalid_user_id", 400),
+        (body(user_id="alice#cats"), "invalid_user_id", 400),
+        (body(title=7), "invalid_field", 400),
+        (body(title="x" * 201), "invalid_field", 400),
+        (body(title="bell\x07"), "invalid_field", 400),
+        (body(description="x" * 2001), "invalid_field", 400),
+        (body(tags="sunset"), "invalid_tag", 400),
+        (body(tags=[1]), "invalid_tag", 400),
+        (body(tags=[""]), "invalid_tag", 400),
+        (body(tags=["two words"]), "invalid_tag", 400),
+        (body(tags=["a#b"]), "invalid_tag", 400),
+        (body(tags=["_leading"]), "invalid_tag", 400),
+        (body(tags=["x" * 41]), "invalid_tag", 400),
+        (body(tags=[f"t{i}" for i in range(MAX_TAGS + 1)]), "too_many_tags", 400),
+        (body(extra=1), "unknown_field", 400),
+        (body(content_type="image/tiff"), "unsupported_media_type", 415),
+        (body(content_type=5), "invalid_field", 400),
+        (body(image_base64=""), "invalid_base64", 400),
+        (body(image_base64="not base64!"), "invalid_base64", 400),
+        (body(image_base64=base64.b64encode(picture("PNG")).decode()[:-3]), "invalid_base64", 400),
+        (body(image_base64=12), "invalid_base64", 400),
+        (body(image_base64=base64.b64encode(b"plain text").decode()), "invalid_image", 400),
+        (body(content_type="image/jpeg"), "content_type_mismatch", 400),
+    ],
+)
+def test_bad_uploads_are_refused_with_a_code(raw: str | None, code: str, status: int) -> None:
+    with pytest.raises(ServiceError) as error:
+        parse_upload(raw, max_image_bytes=LIMIT)
+    assert (error.value.code, error.value.status) == (code, status)
+
+
+def test_image_over_the_limit_is_413() -> None:
+    data = picture("PNG", (64, 64))
+    with pytest.raises(PayloadTooLarge):
+        parse_upload(body(image_base64=base64.b64encode(data).decode()), max_image_bytes=len(data) - 1)
+    assert parse_upload(body(image_base64=base64.b64encode(data).decode()), max_image_bytes=len(data)).data == data
+
+
+def test_huge_body_is_refused_before_parsing() -> None:
+    with pytest.raises(PayloadTooLarge):
+        parse_upload("x" * (base64_length(1000) + 70_000), max_image_bytes=1000)
+
+
+def test_jpg_alias_is_accepted() -> None:
+    data = picture("JPEG")
+    parsed = parse_upload(
+        body(content_type="image/JPG", image_base64=base64.b64encode(data).decode()), max_image_bytes=LIMIT
+    )
+    assert parsed.content_type == "image/jpeg"
+
+
+def test_unsupported_type_is_415_before_decoding() -> None:
+    with pytest.raises(UnsupportedMediaType):
+        parse_upload(body(content_type="text/plain", image_base64="!!"), max_image_bytes=LIMIT)
+
+
+def test_list_query_defaults_and_limits() -> None:
+    query = parse_list_query({"user_id": "alice"})
+    assert (query.user_id, query.tag, query.limit, query.next_token) == ("alice", None, 20, None)
+    assert parse_list_query({"tag": " Sunset ", "limit": "100"}).tag == "sunset"
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({}, "missing_filter"),
+        ({"limit": "5"}, "missing_filter"),
+        ({"user_id": "alice", "limit": "0"}, "invalid_limit"),
+        ({"user_id": "alice", "limit": "101"}, "invalid_limit"),
+        ({"user_id": "alice", "limit": "-1"}, "invalid_limit"),
+        ({"user_id": "alice", "limit": "ten"}, "invalid_limit"),
+        ({"user_id": "alice", "limit": "٣"}, "invalid_limit"),
+        ({"user_id": "a b"}, "invalid_user_id"),
+        ({"tag": "a b"}, "invalid_tag"),
+        ({"user_id": "alice", "next_token": "x" * 2000}, "invalid_next_token"),
+    ],
+)
+def test_bad_list_queries_are_400(params: dict[str, str], code: str) -> None:
+    with pytest.raises(BadRequest) as error:
+        parse_list_query(params)
+    assert error.value.code == code
+
+
+def test_repeated_query_parameter_with_different_values_is_400() -> None:
+    assert single_query_values({"tag": ["a", "a"]}, {"tag": "a"}) == {"tag": "a"}
+    with pytest.raises(BadRequest) as error:
+        single_query_values({"tag": ["a", "b"]}, {"tag": "b"})
+    assert error.value.code == "repeated_parameter"
+
+
+@pytest.mark.parametrize(
+    "value", [None, {}, {"image_id": ""}, {"image_id": "../../etc/passwd"}, {"image_id": "x" * 26}]
+)
+def test_bad_image_ids_are_400(value: dict[str, str] | None) -> None:
+    with pytest.raises(BadRequest):
+        parse_image_id(value)
