@@ -207,7 +207,7 @@ class Template:
             specs.append(
                 FunctionSpec(
                     logical_id=logical_id,
-                    code_dir=self.root / props["CodeUri"],
+                    code_dir=self.root / props.get("CodeUri", defaults.get("CodeUri", ".")),
                     handler=props.get("Handler", defaults.get("Handler")),
                     timeout=int(props.get("Timeout", defaults.get("Timeout", 3))),
                     memory_mb=int(props.get("MemorySize", defaults.get("MemorySize", 128))),

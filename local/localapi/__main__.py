@@ -1,0 +1,122 @@
+"""Command line of the local mode.
+
+python -m localapi serve  [--port 3000] [--state-dir DIR] [--env-vars env.json]
+python -m localapi invoke FUNCTION EVENT.json [--endpoint URL] [--env-vars env.json]
+python -m localapi aws    [--host H ...] [--port P]   (only the AWS emulation)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .app import TEMPLATE_PATH, LocalApp, function_environments, read_env_vars
+from .aws_backend import AwsEmulation, local_secrets
+from .functions import FunctionError, FunctionPool, FunctionTimeout
+from .template import Template
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def serve(args: argparse.Namespace) -> int:
+    app = LocalApp(
+        host=args.host, port=args.port, aws_port=args.aws_port, state_dir=args.state_dir, env_vars=args.env_vars
+    ).start()
+    print(f"AWS emulation (moto): {app.aws.endpoint_url}", file=sys.stderr)
+    print(f"Image service API:    {app.url}   (Ctrl-C stops it)", file=sys.stderr, flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        print("stopping...", file=sys.stderr)
+        app.stop()
+    return 0
+
+
+def invoke(args: argparse.Namespace) -> int:
+    """Like ``sam local invoke``: one event through one function, the response on stdout."""
+    template = Template(TEMPLATE_PATH)
+    template.secrets = local_secrets(template, None)
+    emulation = None
+    endpoint = args.endpoint or os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        emulation = AwsEmulation(template).start()
+        endpoint = emulation.endpoint_url
+    try:
+        spec = template.function(args.function)
+        environment = function_environments(template, endpoint, read_env_vars(args.env_vars))[spec.logical_id]
+        pool = FunctionPool(spec, environment, max_workers=1)
+        event = json.loads(Path(args.event).read_text())
+        try:
+            result = pool.invoke(event)
+        except FunctionTimeout:
+            print(json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": f"timed out after {spec.timeout} s"}))
+            return 1
+        except FunctionError as exc:
+            print(json.dumps({"errorType": str(exc), "errorMessage": "the function raised"}))
+            return 1
+        finally:
+            pool.close()
+        print(json.dumps(result.payload))
+        print(f"init {result.init_ms} ms, duration {result.duration_ms} ms", file=sys.stderr)
+        return 0
+    finally:
+        if emulation is not None:
+            emulation.stop()
+
+
+def aws(args: argparse.Namespace) -> int:
+    template = Template(TEMPLATE_PATH)
+    emulation = AwsEmulation(template, host=args.host, port=args.port).start()
+    print(f"AWS emulation (moto): {emulation.endpoint_url}", flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        emulation.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines are noise here
+    parser = argparse.ArgumentParser(prog="python -m localapi", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser("serve", help="run the API locally")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    serve_parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", "0")))
+    serve_parser.add_argument(
+        "--state-dir", type=Path, default=Path(os.environ["STATE_DIR"]) if os.environ.get("STATE_DIR") else None
+    )
+    serve_parser.add_argument("--env-vars", type=Path)
+    serve_parser.set_defaults(run=serve)
+
+    invoke_parser = commands.add_parser("invoke", help="invoke one function with one event")
+    invoke_parser.add_argument("function")
+    invoke_parser.add_argument("event")
+    invoke_parser.add_argument("--endpoint", help="a running AWS emulation (default: a fresh one)")
+    invoke_parser.add_argument("--env-vars", type=Path)
+    invoke_parser.set_defaults(run=invoke)
+
+    aws_parser = commands.add_parser("aws", help="run only the AWS emulation")
+    aws_parser.add_argument("--host", default="127.0.0.1")
+    aws_parser.add_argument("--port", type=int, default=0)
+    aws_parser.set_defaults(run=aws)
+
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

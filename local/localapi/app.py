@@ -1,0 +1,98 @@
+"""The local mode assembled: AWS emulation + function workers + API Gateway emulator."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from .aws_backend import LOCAL_CREDENTIALS, AwsEmulation, local_secrets
+from .functions import FunctionPool
+from .gateway import Gateway, make_http_server
+from .template import Template
+
+logger = logging.getLogger("localapi")
+ROOT = Path(__file__).resolve().parent.parent.parent
+TEMPLATE_PATH = ROOT / "template.yaml"
+
+
+def read_env_vars(path: Path | None) -> dict[str, dict[str, str]]:
+    """An ``env.json`` in ``sam local --env-vars`` format: ``Parameters`` for all, or per function."""
+    if path is None:
+        return {}
+    data = json.loads(Path(path).read_text())
+    return {name: {k: str(v) for k, v in values.items()} for name, values in data.items()}
+
+
+def function_environments(
+    template: Template, endpoint_url: str, overrides: dict[str, dict[str, str]]
+) -> dict[str, dict[str, str]]:
+    """Each function's environment: the template's, pointed at the emulation, then overrides.
+
+    As with ``sam local``, an override only replaces a variable the template declares.
+    """
+    template.parameters["EndpointUrl"] = endpoint_url
+    environments = {}
+    for spec in template.functions():
+        env = dict(spec.environment)
+        for source in (overrides.get("Parameters", {}), overrides.get(spec.logical_id, {})):
+            env.update({name: value for name, value in source.items() if name in env})
+        environments[spec.logical_id] = {**env, **LOCAL_CREDENTIALS}
+    return environments
+
+
+class LocalApp:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        aws_port: int = 0,
+        state_dir: Path | None = None,
+        env_vars: Path | None = None,
+        template_path: Path = TEMPLATE_PATH,
+        stage: str = "dev",
+    ) -> None:
+        self.template = Template(template_path)
+        self.template.secrets = local_secrets(self.template, state_dir)
+        self.state_dir = state_dir
+        self.aws = AwsEmulation(self.template, host=host, port=aws_port)
+        self._host, self._port, self._stage = host, port, stage
+        self._overrides = read_env_vars(env_vars)
+        self.pools: dict[str, FunctionPool] = {}
+        self.gateway: Gateway | None = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> LocalApp:
+        self.aws.start()
+        if self.state_dir:
+            loaded = self.aws.load_state(self.state_dir)
+            logger.info("loaded %d rows and objects from %s", loaded, self.state_dir)
+        environments = function_environments(self.template, self.aws.endpoint_url, self._overrides)
+        self.pools = {
+            spec.logical_id: FunctionPool(spec, environments[spec.logical_id]) for spec in self.template.functions()
+        }
+        self.gateway = Gateway(self.template, self.pools, stage=self._stage)
+        self._server = make_http_server(self.gateway, self._host, self._port)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        for pool in self.pools.values():
+            pool.close()
+        if self.state_dir:
+            self.aws.save_state(self.state_dir)
+            logger.info("saved the local data to %s", self.state_dir)
+        self.aws.stop()

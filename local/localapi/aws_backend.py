@@ -1,0 +1,158 @@
+"""The AWS emulation: a moto server on this machine with the template's tables and bucket.
+
+moto keeps its state in memory, in a process of its own. With a state directory the data is written there when the
+emulation stops and read back when it starts, so photos survive a restart if the user asks.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from .resources import create_resources
+from .template import REGION, Template
+
+logger = logging.getLogger("localapi")
+
+# moto accepts any credentials; these make clear that nothing here is real.
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local-secret"}
+
+
+class AwsEmulation:
+    """A moto server in its own process (so each emulation has its own state), plus admin clients."""
+
+    def __init__(self, template: Template, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.template = template
+        self.host = host
+        self.port = port or free_port(host)
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> AwsEmulation:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # moto logs every request; the gateway's access log is enough
+            start_new_session=True,  # Ctrl-C reaches only the server, which saves the data before stopping moto
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/data.json", timeout=1):  # noqa: S310
+                    break
+            except OSError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"the AWS emulation did not start on {self.endpoint_url}") from None
+                time.sleep(0.05)
+        create_resources(self.template, *self.clients())
+        return self
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+
+    def clients(self) -> tuple[Any, Any]:
+        config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1})
+        options = {
+            "region_name": REGION,
+            "endpoint_url": self.endpoint_url,
+            "aws_access_key_id": LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            "config": config,
+        }
+        return boto3.client("dynamodb", **options), boto3.client("s3", **options)
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def save_state(self, directory: Path) -> None:
+        """Write every table row and object to ``directory`` (replacing what was there)."""
+        dynamodb, s3 = self.clients()
+        state: dict[str, Any] = {"tables": {}, "objects": {}}
+        for definition in self.template.table_definitions():
+            name = definition["TableName"]
+            rows: list[dict[str, Any]] = []
+            for page in dynamodb.get_paginator("scan").paginate(TableName=name):
+                rows += page["Items"]
+            state["tables"][name] = rows
+        for bucket in self.template.bucket_names():
+            objects = []
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                for entry in page.get("Contents", []):
+                    stored = s3.get_object(Bucket=bucket, Key=entry["Key"])
+                    objects.append(
+                        {
+                            "key": entry["Key"],
+                            "content_type": stored.get("ContentType", "application/octet-stream"),
+                            "body": base64.b64encode(stored["Body"].read()).decode("ascii"),
+                        }
+                    )
+            state["objects"][bucket] = objects
+        directory.mkdir(parents=True, exist_ok=True)
+        temporary = directory / "state.json.tmp"
+        temporary.write_text(json.dumps(state))
+        temporary.replace(directory / "state.json")  # atomic: a crash never leaves half a file
+
+    def load_state(self, directory: Path) -> int:
+        """Load what ``save_state`` wrote; returns the number of rows and objects loaded."""
+        path = directory / "state.json"
+        if not path.exists():
+            return 0
+        state = json.loads(path.read_text())
+        dynamodb, s3 = self.clients()
+        count = 0
+        for table, rows in state.get("tables", {}).items():
+            for row in rows:
+                dynamodb.put_item(TableName=table, Item=row)
+                count += 1
+        for bucket, objects in state.get("objects", {}).items():
+            for entry in objects:
+                s3.put_object(
+                    Bucket=bucket,
+                    Key=entry["key"],
+                    Body=base64.b64decode(entry["body"]),
+                    ContentType=entry["content_type"],
+                )
+                count += 1
+        return count
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def local_secrets(template: Template, state_dir: Path | None) -> dict[str, str]:
+    """Values for the template's Secrets Manager secrets: random, kept in the state dir if any."""
+    stored: dict[str, str] = {}
+    path = state_dir / "secrets.json" if state_dir else None
+    if path and path.exists():
+        stored = json.loads(path.read_text())
+    values = {logical_id: stored.get(logical_id) or secrets.token_urlsafe(36) for logical_id in template.secret_ids()}
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+        path.chmod(0o600)
+    return values

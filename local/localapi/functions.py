@@ -1,0 +1,169 @@
+"""Run the template's functions like Lambda does: warm worker processes, one request at a time each.
+
+Each function gets a pool of worker processes (``worker.py``). A worker imports the handler once
+(the cold start, logged with its init time) and then serves requests while warm. Concurrent
+requests get more workers, up to a limit. A request that runs past the function's ``Timeout``
+has its worker killed, as Lambda does; the next request starts a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .template import REGION, FunctionSpec
+
+logger = logging.getLogger("localapi")
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+class FunctionTimeout(Exception):
+    pass
+
+
+class FunctionError(Exception):
+    """The handler raised, failed to import, or returned something Lambda cannot serialise."""
+
+
+@dataclass
+class InvokeResult:
+    payload: Any
+    cold_start: bool
+    init_ms: float | None
+    duration_ms: float
+
+
+class _Worker:
+    def __init__(self, spec: FunctionSpec, environment: dict[str, str]) -> None:
+        python_path = [str(spec.code_dir), *(str(layer) for layer in spec.layer_dirs), _PACKAGE_ROOT]
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "TZ": "UTC",
+            "PYTHONPATH": os.pathsep.join(python_path),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(spec.timeout),
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+            **environment,
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "localapi.worker", spec.handler],
+            cwd=spec.code_dir,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # Ctrl-C stops the server, which then stops its workers
+        )
+        self.init_ms: float | None = None
+        self.served = 0
+        self._replies: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump_replies, daemon=True).start()
+
+    def _pump_replies(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._replies.put(line)
+        self._replies.put(None)  # the process exited
+
+    def _read_line(self, timeout: float) -> dict[str, Any]:
+        try:
+            line = self._replies.get(timeout=timeout)
+        except queue.Empty:
+            raise FunctionTimeout from None
+        if line is None:
+            raise FunctionError("the function's process exited")
+        return json.loads(line)
+
+    def invoke(self, event: dict[str, Any], request_id: str, timeout: float) -> tuple[Any, bool]:
+        deadline = time.monotonic() + timeout
+        cold = self.init_ms is None
+        if cold:
+            ready = self._read_line(timeout)  # the init phase counts against the timeout here
+            self.init_ms = ready["init_ms"]
+        assert self.process.stdin is not None
+        request = {"event": event, "request_id": request_id, "deadline_ms": time.time() * 1000 + timeout * 1000}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        reply = self._read_line(max(0.0, deadline - time.monotonic()))
+        self.served += 1
+        if not reply.get("ok"):
+            raise FunctionError(reply.get("errorType", "error"))
+        return reply["result"], cold
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+class FunctionPool:
+    """Warm workers for one function. Thread-safe."""
+
+    def __init__(self, spec: FunctionSpec, environment: dict[str, str], max_workers: int = 4) -> None:
+        self.spec = spec
+        self._environment = environment
+        self._idle: list[_Worker] = []
+        self._busy = 0
+        self._max = max_workers
+        self._lock = threading.Condition()
+
+    def _acquire(self) -> _Worker:
+        with self._lock:
+            while not self._idle and self._busy >= self._max:
+                self._lock.wait()
+            self._busy += 1
+            if self._idle:
+                return self._idle.pop()
+        try:
+            return _Worker(self.spec, self._environment)
+        except Exception:
+            with self._lock:
+                self._busy -= 1
+                self._lock.notify()
+            raise
+
+    def _release(self, worker: _Worker | None) -> None:
+        with self._lock:
+            self._busy -= 1
+            if worker is not None:
+                self._idle.append(worker)
+            self._lock.notify()
+
+    def invoke(self, event: dict[str, Any], request_id: str | None = None) -> InvokeResult:
+        request_id = request_id or str(uuid.uuid4())
+        worker = self._acquire()
+        started = time.perf_counter()
+        try:
+            payload, cold = worker.invoke(event, request_id, float(self.spec.timeout))
+        except BaseException:
+            worker.stop()  # a timed-out or broken worker is never reused
+            self._release(None)
+            raise
+        self._release(worker)
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        if cold:
+            logger.info("cold start: %s init %.0f ms", self.spec.logical_id, worker.init_ms or 0)
+        return InvokeResult(payload=payload, cold_start=cold, init_ms=worker.init_ms, duration_ms=duration_ms)
+
+    def close(self) -> None:
+        with self._lock:
+            workers, self._idle = self._idle, []
+        for worker in workers:
+            worker.stop()

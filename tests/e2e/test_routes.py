@@ -1,0 +1,75 @@
+"""Every route over real HTTP against the local mode: the README's walk-through, and the gateway's
+own answers (unknown route, payload limit)."""
+
+from __future__ import annotations
+
+import base64
+
+import requests
+
+from tests.conftest import picture
+from tests.e2e.conftest import Api
+
+
+def test_walk_through_upload_list_get_download_delete(api: Api, user: str, tag: str) -> None:
+    # Upload
+    created = api.upload(user, tags=[tag.upper(), "Other"], title="Sunset")
+    image_id = created["image_id"]
+    assert created["tags"] == [tag, "other"] and created["title"] == "Sunset"
+
+    # List by user, by tag, by both
+    assert api.list_all(user_id=user) == [image_id]
+    assert image_id in api.list_all(tag=tag)
+    assert api.list_all(user_id=user, tag=tag) == [image_id]
+
+    # Get
+    response = api.request("GET", f"/images/{image_id}")
+    assert response.status_code == 200 and response.json() == created
+
+    # Download: the pre-signed URL serves the very bytes that were uploaded
+    download = api.request("GET", f"/images/{image_id}/download").json()
+    assert download["expires_in"] == 300
+    assert requests.get(download["url"], timeout=10).content == picture("PNG")
+
+    # Delete, then everything about it is gone
+    assert api.request("DELETE", f"/images/{image_id}").status_code == 204
+    assert api.request("GET", f"/images/{image_id}").status_code == 404
+    assert api.request("DELETE", f"/images/{image_id}").status_code == 404
+    assert api.list_all(user_id=user) == [] and api.list_all(tag=tag) == []
+    assert requests.get(download["url"], timeout=10).status_code == 404
+
+
+def test_pagination_over_http_has_no_gaps_or_duplicates(api: Api, user: str) -> None:
+    ids = [api.upload(user)["image_id"] for _ in range(5)]
+    first = api.request("GET", "/images", params={"user_id": user, "limit": 2}).json()
+    assert len(first["items"]) == 2 and first["next_token"]
+    assert api.list_all(user_id=user, limit="2") == ids[::-1]
+
+
+def test_unknown_route_and_method_are_missing_authentication_token(api: Api) -> None:
+    for method, path in [
+        ("GET", "/nope"),
+        ("PUT", "/images"),
+        ("POST", "/images/01JDQ8ZB3F2T6X8W4N5R7K9M0P"),
+        ("GET", "/"),
+    ]:
+        response = api.request(method, path)
+        assert response.status_code == 403, (method, path)
+        assert response.json()["message"] == "Missing Authentication Token"
+
+
+def test_request_over_lambdas_payload_limit_is_413_and_stores_nothing(api: Api, user: str) -> None:
+    before = api.storage()
+    huge = base64.b64encode(b"\0" * 4_800_000).decode()  # 6.4 MB of base64
+    response = api.request("POST", "/images", json={"user_id": user, "content_type": "image/png", "image_base64": huge})
+    assert response.status_code == 413
+    assert response.json()["message"]
+    assert api.storage() == before
+
+
+def test_error_responses_are_json_with_message_and_code(api: Api) -> None:
+    response = api.request("POST", "/images", data="{not json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json() == {"message": "request body is not valid JSON", "code": "invalid_json"}
+    assert response.headers["x-amzn-RequestId"]
