@@ -1,0 +1,38 @@
+"""The README's curl walk-through (scripts/curl_examples.sh), run verbatim against the local mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.e2e.conftest import Api
+
+SCRIPT = ROOT / "scripts" / "curl_examples.sh"
+pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+
+
+def run(api: Api, *args: str, cwd: Path) -> str:
+    env = {**os.environ, "API_URL": api.base_url}
+    return subprocess.run(
+        [str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+
+
+def test_curl_walk_through(api: Api, user: str, tmp_path: Path) -> None:
+    subprocess.run(["python3", str(ROOT / "scripts" / "sample_image.py"), "photo.png"], cwd=tmp_path, check=True)
+    created = json.loads(run(api, "upload", "photo.png", user, "beach,Sunset", cwd=tmp_path))
+    image_id = created["image_id"]
+    assert created["tags"] == ["beach", "sunset"]
+    assert [i["image_id"] for i in json.loads(run(api, "list_user", user, cwd=tmp_path))["items"]] == [image_id]
+    assert image_id in [i["image_id"] for i in json.loads(run(api, "list_tag", "sunset", "100", cwd=tmp_path))["items"]]
+    assert json.loads(run(api, "get", image_id, cwd=tmp_path)) == created
+    run(api, "download", image_id, "back.png", cwd=tmp_path)
+    assert (tmp_path / "back.png").read_bytes() == (tmp_path / "photo.png").read_bytes()
+    assert run(api, "delete", image_id, cwd=tmp_path).strip() == "204"
+    assert json.loads(run(api, "get", image_id, cwd=tmp_path))["code"] == "not_found"
