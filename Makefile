@@ -9,7 +9,10 @@ PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help env tools-env test pytest lint build serve invoke deploy deploy-local destroy-local events clean
+# `make token USER=alice`: USER on the command line beats the login name from the environment.
+USER_NAME := $(if $(filter command line,$(origin USER)),$(USER),)
+
+.PHONY: help env tools-env test pytest lint build serve token invoke deploy deploy-local destroy-local events clean
 
 help:
 	@echo "make serve     run the API locally on http://127.0.0.1:$(PORT) (no Docker, no AWS account)"
@@ -48,6 +51,11 @@ build: $(TOOLS)/.ready
 
 serve: $(VENV)/.ready
 	PYTHONPATH=local $(PY) -m localapi serve --port $(PORT)
+
+# An ID token from a running `AUTH_MODE=cognito make serve`, printed as the last line.
+token: $(VENV)/.ready
+	@test -n "$(USER_NAME)" || { echo "usage: make token USER=alice"; exit 2; }
+	@PYTHONPATH=local $(PY) -m localapi token "$(USER_NAME)" --url http://127.0.0.1:$(PORT)
 
 invoke: $(VENV)/.ready
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=UploadFunction EVENT=events/upload.json"; exit 2; }

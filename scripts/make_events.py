@@ -38,6 +38,23 @@ def upload_body(**overrides: object) -> bytes:
     return json.dumps(body).encode()
 
 
+def claims(username: str) -> dict:
+    """requestContext.authorizer as API Gateway's Cognito authorizer fills it (values are strings)."""
+    return {
+        "claims": {
+            "sub": f"{username}-0000-4000-8000-000000000000",
+            "cognito:username": username,
+            "email": f"{username}@example.com",
+            "token_use": "id",
+            "aud": "exampleclientid",
+            "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE",
+            "auth_time": "1795608000",
+            "iat": "1795608000",
+            "exp": "Wed Nov 25 13:00:00 UTC 2026",
+        }
+    }
+
+
 def event(method: str, resource: str, path: str, **kwargs: object) -> dict:
     built = build_proxy_event(
         method=method, resource=resource, path=path, request_id="c6af9ac6-7b61-11e6-9a41-93e8deadbeef", **kwargs
@@ -47,13 +64,23 @@ def event(method: str, resource: str, path: str, **kwargs: object) -> dict:
     return built
 
 
-def by_id(method: str, suffix: str = "", image_id: str = EXAMPLE_IMAGE_ID) -> dict:
+def by_id(
+    method: str, suffix: str = "", image_id: str = EXAMPLE_IMAGE_ID, user: str | None = None, body: bytes | None = None
+) -> dict:
     return event(
         method,
         "/images/{image_id}" + suffix,
         f"/images/{image_id}{suffix}",
         path_parameters={"image_id": image_id},
-        headers={"User-Agent": ["curl/8.5.0"]},
+        headers=JSON_HEADERS if body else {"User-Agent": ["curl/8.5.0"]},
+        authorizer=claims(user) if user else None,
+        body=body,
+    )
+
+
+def upload(body: bytes, user: str | None = "alice") -> dict:
+    return event(
+        "POST", "/images", "/images", headers=JSON_HEADERS, body=body, authorizer=claims(user) if user else None
     )
 
 
@@ -64,21 +91,16 @@ def listing(**query: str) -> dict:
 
 
 EVENTS = {
-    "upload.json": event("POST", "/images", "/images", headers=JSON_HEADERS, body=upload_body()),
-    "upload_invalid_json.json": event("POST", "/images", "/images", headers=JSON_HEADERS, body=b'{"user_id": "alice",'),
-    "upload_bad_base64.json": event(
-        "POST", "/images", "/images", headers=JSON_HEADERS, body=upload_body(image_base64="not base64!")
+    # Writes carry the claims API Gateway's Cognito authorizer adds (AuthMode=cognito, the default).
+    "upload.json": upload(upload_body()),
+    "upload_anonymous.json": upload(upload_body(), user=None),
+    "upload_impersonation.json": upload(upload_body(user_id="bob")),
+    "upload_invalid_json.json": upload(b'{"user_id": "alice",'),
+    "upload_bad_base64.json": upload(upload_body(image_base64="not base64!")),
+    "upload_not_an_image.json": upload(
+        upload_body(image_base64=base64.b64encode(b"just some text, not a picture").decode())
     ),
-    "upload_not_an_image.json": event(
-        "POST",
-        "/images",
-        "/images",
-        headers=JSON_HEADERS,
-        body=upload_body(image_base64=base64.b64encode(b"just some text, not a picture").decode()),
-    ),
-    "upload_type_mismatch.json": event(
-        "POST", "/images", "/images", headers=JSON_HEADERS, body=upload_body(content_type="image/jpeg")
-    ),
+    "upload_type_mismatch.json": upload(upload_body(content_type="image/jpeg")),
     "list_by_user.json": listing(user_id="alice", limit="10"),
     "list_by_tag.json": listing(tag="sunset"),
     "list_by_user_and_tag.json": listing(user_id="alice", tag="sunset"),
@@ -88,7 +110,13 @@ EVENTS = {
     "get_not_found.json": by_id("GET", image_id="01JDQ8ZB3F2T6X8W4N5R7K9M0Z"),
     "get_invalid_id.json": by_id("GET", image_id="..%2Fetc%2Fpasswd"),
     "download.json": by_id("GET", "/download"),
-    "delete.json": by_id("DELETE"),
+    "edit.json": by_id(
+        "PATCH", user="alice", body=json.dumps({"title": "Sunset, edited", "tags": ["sunset", "pier"]}).encode()
+    ),
+    "edit_not_owner.json": by_id("PATCH", user="mallory", body=b'{"title": "mine now"}'),
+    "delete_not_owner.json": by_id("DELETE", user="mallory"),
+    "delete_anonymous.json": by_id("DELETE"),
+    "delete.json": by_id("DELETE", user="alice"),
 }
 
 

@@ -1,4 +1,4 @@
-"""DELETE /images/{image_id}: remove the object, the metadata and every tag mapping."""
+"""DELETE /images/{image_id}: remove the object, the metadata and every tag mapping (owner only)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from image_service.config import Settings
 from image_service.http import LambdaResponse, api_handler, no_content
+from image_service.identity import writer_id
 from image_service.service import ImageService
 from image_service.validation import parse_image_id
 
@@ -15,5 +16,6 @@ SERVICE = ImageService.from_settings(SETTINGS)  # created once per container, re
 
 @api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> LambdaResponse:
-    SERVICE.delete(parse_image_id(event.get("pathParameters")))
+    caller = writer_id(event, SETTINGS.auth_mode)
+    SERVICE.delete(parse_image_id(event.get("pathParameters")), caller=caller)
     return no_content()

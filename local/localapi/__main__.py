@@ -14,6 +14,8 @@ import os
 import signal
 import sys
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from .app import TEMPLATE_PATH, LocalApp, function_environments, read_env_vars
@@ -31,15 +33,56 @@ def _wait_for_signal() -> None:
 
 def serve(args: argparse.Namespace) -> int:
     app = LocalApp(
-        host=args.host, port=args.port, aws_port=args.aws_port, state_dir=args.state_dir, env_vars=args.env_vars
+        host=args.host,
+        port=args.port,
+        aws_port=args.aws_port,
+        state_dir=args.state_dir,
+        env_vars=args.env_vars,
+        auth_mode=args.auth_mode,
     ).start()
     print(f"AWS emulation (moto): {app.aws.endpoint_url}", file=sys.stderr)
+    if args.auth_mode == "cognito":
+        print(
+            f"Auth: Cognito emulation; get a token with: make token USER=alice PORT={app.url.rsplit(':', 1)[1]}",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            "Auth: none (open mode: anyone can edit or delete; AUTH_MODE=cognito make serve to sign in)",
+            file=sys.stderr,
+        )
     print(f"Image service API:    {app.url}   (Ctrl-C stops it)", file=sys.stderr, flush=True)
     try:
         _wait_for_signal()
     finally:
         print("stopping...", file=sys.stderr)
         app.stop()
+    return 0
+
+
+def token(args: argparse.Namespace) -> int:
+    """Like signing in: ask the running local mode for an ID token; the token is the last line."""
+    request = urllib.request.Request(  # noqa: S310 - a URL the user gives, normally loopback
+        f"{args.url.rstrip('/')}/_local/token",
+        data=json.dumps({"username": args.username}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        hint = " (is it running with AUTH_MODE=cognito?)" if exc.code == 403 else ""
+        print(f"the local mode at {args.url} refused: {exc.code}{hint}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"no local mode at {args.url}: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"ID token for {body['username']}, valid {body['expires_in']} s; use: -H 'Authorization: Bearer <token>'",
+        file=sys.stderr,
+    )
+    print(body["id_token"])
     return 0
 
 
@@ -100,7 +143,13 @@ def main(argv: list[str] | None = None) -> int:
         "--state-dir", type=Path, default=Path(os.environ["STATE_DIR"]) if os.environ.get("STATE_DIR") else None
     )
     serve_parser.add_argument("--env-vars", type=Path)
+    serve_parser.add_argument("--auth-mode", choices=["none", "cognito"], default=os.environ.get("AUTH_MODE", "none"))
     serve_parser.set_defaults(run=serve)
+
+    token_parser = commands.add_parser("token", help="print an ID token from a running local mode (AUTH_MODE=cognito)")
+    token_parser.add_argument("username")
+    token_parser.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PORT', '3000')}")
+    token_parser.set_defaults(run=token)
 
     invoke_parser = commands.add_parser("invoke", help="invoke one function with one event")
     invoke_parser.add_argument("function")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .aws_backend import LOCAL_CREDENTIALS, AwsEmulation, local_secrets
+from .cognito import LocalUserPool
 from .functions import FunctionPool
 from .gateway import Gateway, make_http_server
 from .template import Template
@@ -54,8 +55,12 @@ class LocalApp:
         env_vars: Path | None = None,
         template_path: Path = TEMPLATE_PATH,
         stage: str = "dev",
+        auth_mode: str = "none",
     ) -> None:
-        self.template = Template(template_path)
+        # The local mode is open by default, as in the original design; "cognito" emulates the
+        # Cognito authorizer the deployed API has by default.
+        self.auth_mode = auth_mode
+        self.template = Template(template_path, parameters={"AuthMode": auth_mode})
         self.template.secrets = local_secrets(self.template, state_dir)
         self.state_dir = state_dir
         self.aws = AwsEmulation(self.template, host=host, port=aws_port)
@@ -80,8 +85,10 @@ class LocalApp:
         self.pools = {
             spec.logical_id: FunctionPool(spec, environments[spec.logical_id]) for spec in self.template.functions()
         }
-        self.gateway = Gateway(self.template, self.pools, stage=self._stage)
-        self._server = make_http_server(self.gateway, self._host, self._port)
+        self._server = make_http_server(None, self._host, self._port)
+        user_pool = LocalUserPool(issuer=f"{self.url}/_local") if self.auth_mode == "cognito" else None
+        self.gateway = Gateway(self.template, self.pools, stage=self._stage, user_pool=user_pool)
+        self._server.gateway = self.gateway
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .cognito import TOKEN_TTL_SECONDS, InvalidToken, LocalUserPool
 from .events import build_proxy_event
 from .functions import FunctionError, FunctionPool, FunctionTimeout
 from .template import Template
@@ -40,6 +41,15 @@ GATEWAY_ERRORS = {
 }
 
 Response = tuple[int, list[tuple[str, str]], bytes]
+
+# Where the local mode hands out ID tokens when AUTH_MODE=cognito (not part of the deployed API).
+TOKEN_PATH = "/_local/token"  # noqa: S105 - a URL path, not a password
+CORS_HEADERS = {
+    "AllowOrigin": "Access-Control-Allow-Origin",
+    "AllowHeaders": "Access-Control-Allow-Headers",
+    "AllowMethods": "Access-Control-Allow-Methods",
+    "MaxAge": "Access-Control-Max-Age",
+}
 
 
 @dataclass(frozen=True)
@@ -65,8 +75,18 @@ def _resource_pattern(resource: str) -> re.Pattern[str]:
 
 
 class Gateway:
-    def __init__(self, template: Template, pools: dict[str, FunctionPool], *, stage: str = "dev") -> None:
+    def __init__(
+        self,
+        template: Template,
+        pools: dict[str, FunctionPool],
+        *,
+        stage: str = "dev",
+        user_pool: LocalUserPool | None = None,
+    ) -> None:
         self.stage = stage
+        self.user_pool = user_pool
+        # Routes behind the Cognito authorizer (DefinitionBody "security", resolved for AuthMode).
+        self.protected = template.protected_routes()
         self.routes: list[ApiRoute] = []
         for spec in template.functions():
             for route in spec.routes:
@@ -74,18 +94,12 @@ class Gateway:
                 self.routes.append(ApiRoute(route.method, route.path, _resource_pattern(route.path), pool))
         # Literal segments win over parameters, as in API Gateway.
         self.routes.sort(key=lambda r: (r.resource.count("{"), -len(r.resource)))
-        api = self._api_properties(template)
+        api = template.api_properties()
+        self.cors = {name: str(value).strip("'") for name, value in (api.get("Cors") or {}).items()}
         self.binary_media_types = [t.replace("~1", "/") for t in api.get("BinaryMediaTypes", [])]
         self.gateway_responses: dict[str, Any] = api.get("GatewayResponses", {})
         # Static pages served beside the API by the local mode (docs, web app), by path.
         self.extra_routes: dict[str, Callable[[], Response]] = {}
-
-    @staticmethod
-    def _api_properties(template: Template) -> dict[str, Any]:
-        for resource in template.resources.values():
-            if resource.get("Type") == "AWS::Serverless::Api":
-                return template.resolve(resource.get("Properties", {}))
-        return {}
 
     # -- responses the gateway makes itself ---------------------------------------------------
 
@@ -106,6 +120,28 @@ class Gateway:
             headers.append((name, value.strip("'")))
         return status, headers, body.encode()
 
+    def preflight(self, request_id: str) -> Response:
+        """The OPTIONS answer of SAM's ``Cors`` setting (a mock integration in API Gateway)."""
+        headers = [("x-amzn-RequestId", request_id)]
+        for name, header in CORS_HEADERS.items():
+            if name in self.cors:
+                headers.append((header, self.cors[name]))
+        return 200, headers, b""
+
+    def issue_token(self, body: bytes | None, request_id: str) -> Response:
+        """``POST /_local/token {"username": ...}``: an ID token, as signing in to Cognito gives."""
+        assert self.user_pool is not None
+        try:
+            username = json.loads(body or b"{}").get("username")
+        except (ValueError, AttributeError):
+            username = None
+        headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)]
+        if not isinstance(username, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}", username):
+            return 400, headers, b'{"message": "username is required", "code": "invalid_user_id"}'
+        token = self.user_pool.issue_id_token(username)
+        body_out = {"id_token": token, "token_type": "Bearer", "expires_in": TOKEN_TTL_SECONDS, "username": username}
+        return 200, headers, json.dumps(body_out).encode()
+
     @staticmethod
     def internal_error(request_id: str) -> Response:
         # A Lambda proxy failure: API Gateway answers this fixed body, whatever is configured.
@@ -121,16 +157,29 @@ class Gateway:
                 return route, {name: unquote(value) for name, value in found.groupdict().items()}
         return None
 
-    def handle(
+    def handle(  # noqa: PLR0911 - one return per answer API Gateway can give
         self, method: str, target: str, headers: dict[str, list[str]], body: bytes | None, source_ip: str
     ) -> Response:
         request_id = str(uuid.uuid4())
         parts = urlsplit(target)
         path = unquote(parts.path) or "/"
+        if self.user_pool is not None and method == "POST" and path == TOKEN_PATH:
+            return self.issue_token(body, request_id)
+        if method == "OPTIONS" and self.cors and any(route.pattern.match(path) for route in self.routes):
+            return self.preflight(request_id)
         matched = self.match(method, path)
         if matched is None:
             return self.gateway_error("MISSING_AUTHENTICATION_TOKEN", request_id)
         route, path_parameters = matched
+        authorizer = None
+        if (route.method, route.resource) in self.protected:
+            if self.user_pool is None:
+                return self.gateway_error("UNAUTHORIZED", request_id)
+            authorization = next((v[-1] for n, v in headers.items() if n.lower() == "authorization"), None)
+            try:
+                authorizer = {"claims": self.user_pool.verify(authorization)}
+            except InvalidToken:
+                return self.gateway_error("UNAUTHORIZED", request_id)
         query = {name: values for name, values in parse_qs(parts.query, keep_blank_values=True).items()}
         event = build_proxy_event(
             method=method,
@@ -144,6 +193,7 @@ class Gateway:
             stage=self.stage,
             source_ip=source_ip,
             request_id=request_id,
+            authorizer=authorizer,
         )
         if len(json.dumps(event)) > LAMBDA_MAX_PAYLOAD_BYTES:
             return self.gateway_error("REQUEST_TOO_LARGE", request_id)
@@ -179,13 +229,21 @@ class Gateway:
         return payload["statusCode"], headers, raw
 
 
-def make_http_server(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
+class GatewayServer(ThreadingHTTPServer):
+    daemon_threads = True
+    gateway: Gateway | None = None
+
+
+def make_http_server(gateway: Gateway | None, host: str, port: int) -> GatewayServer:
+    """An HTTP server for ``gateway`` (which may be set later, once the server's port is known)."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "localapi"
 
         def _serve(self) -> None:
             started = time.perf_counter()
+            gateway = self.server.gateway  # type: ignore[attr-defined]
             length = int(self.headers.get("Content-Length") or 0)
             if length > API_GATEWAY_MAX_BODY_BYTES:
                 status, headers, body = gateway.gateway_error("REQUEST_TOO_LARGE", str(uuid.uuid4()))
@@ -224,6 +282,6 @@ def make_http_server(gateway: Gateway, host: str, port: int) -> ThreadingHTTPSer
         def log_message(self, format: str, *args: Any) -> None:
             pass  # replaced by the access log line above
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    server = GatewayServer((host, port), Handler)
+    server.gateway = gateway
     return server

@@ -247,6 +247,22 @@ class Template:
             definitions.append(definition)
         return definitions
 
+    def api_properties(self) -> dict[str, Any]:
+        """The resolved properties of the template's (first) ``AWS::Serverless::Api``."""
+        for logical_id in self._of_type("AWS::Serverless::Api"):
+            return dict(self.resolve(self.resources[logical_id].get("Properties", {})))
+        return {}
+
+    def protected_routes(self) -> set[tuple[str, str]]:
+        """(METHOD, path) of the operations whose resolved ``security`` names an authorizer."""
+        paths = self.api_properties().get("DefinitionBody", {}).get("paths", {})
+        return {
+            (method.upper(), path)
+            for path, operations in paths.items()
+            for method, operation in operations.items()
+            if isinstance(operation, dict) and operation.get("security")
+        }
+
     def bucket_names(self) -> list[str]:
         return [self.physical_name(logical_id) for logical_id in self._of_type("AWS::S3::Bucket")]
 

@@ -13,7 +13,7 @@ def project_template(**parameters: str) -> Template:
     return Template(ROOT / "template.yaml", parameters=parameters, secrets={"CursorSigningSecret": "s" * 32})
 
 
-def test_routes_are_the_five_of_the_api() -> None:
+def test_routes_are_the_six_of_the_api() -> None:
     routes = {(r.method, r.path): spec.logical_id for spec in project_template().functions() for r in spec.routes}
     assert routes == {
         ("POST", "/images"): "UploadFunction",
@@ -21,7 +21,31 @@ def test_routes_are_the_five_of_the_api() -> None:
         ("GET", "/images/{image_id}"): "GetFunction",
         ("GET", "/images/{image_id}/download"): "GetFunction",
         ("DELETE", "/images/{image_id}"): "DeleteFunction",
+        ("PATCH", "/images/{image_id}"): "UploadFunction",
     }
+
+
+def test_write_routes_are_protected_only_in_cognito_mode() -> None:
+    writes = {("POST", "/images"), ("PATCH", "/images/{image_id}"), ("DELETE", "/images/{image_id}")}
+    assert project_template().protected_routes() == writes
+    assert project_template(AuthMode="none").protected_routes() == set()
+
+
+def test_every_event_route_is_in_the_api_definition_and_back() -> None:
+    template = project_template()
+    defined = {
+        (method.upper(), path)
+        for path, operations in template.api_properties()["DefinitionBody"]["paths"].items()
+        for method in operations
+    }
+    routed = {(r.method, r.path) for spec in template.functions() for r in spec.routes}
+    assert defined == routed
+    # ...and each operation's integration invokes the function whose event declares the route.
+    paths = template.api_properties()["DefinitionBody"]["paths"]
+    for spec in template.functions():
+        for route in spec.routes:
+            uri = paths[route.path][route.method.lower()]["x-amazon-apigateway-integration"]["uri"]
+            assert f"function:{template.stack_name}-{spec.logical_id}/" in uri or spec.logical_id in uri, (route, uri)
 
 
 def test_environment_merges_globals_resolves_refs_and_drops_no_value() -> None:

@@ -13,9 +13,10 @@ from tests.conftest import FUNCTIONS, ROOT, invoke, picture
 EVENTS_DIR = ROOT / "events"
 EXAMPLE_IMAGE_ID = "01JDQ8ZB3F2T6X8W4N5R7K9M0P"
 
-# event file -> (expected status, expected error code or None)
 EXPECTED: dict[str, tuple[int, str | None]] = {
     "upload.json": (201, None),
+    "upload_anonymous.json": (401, "unauthorized"),
+    "upload_impersonation.json": (403, "forbidden"),
     "upload_invalid_json.json": (400, "invalid_json"),
     "upload_bad_base64.json": (400, "invalid_base64"),
     "upload_not_an_image.json": (400, "invalid_image"),
@@ -29,8 +30,14 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "get_not_found.json": (404, "not_found"),
     "get_invalid_id.json": (400, "invalid_image_id"),
     "download.json": (200, None),
+    "edit.json": (200, None),
+    "edit_not_owner.json": (403, "forbidden"),
+    "delete_not_owner.json": (403, "forbidden"),
+    "delete_anonymous.json": (401, "unauthorized"),
     "delete.json": (204, None),
 }
+"""Event file -> (status, error code) with the template's defaults (AuthMode=cognito), as
+`sam local invoke` and `make invoke` run them."""
 
 
 def function_for(event: dict[str, Any]) -> str:

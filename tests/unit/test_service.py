@@ -135,3 +135,56 @@ def test_failed_metadata_delete_changes_nothing(service: Any, aws: SimpleNamespa
     with pytest.raises(ServiceUnavailable):
         service.delete(image.image_id)
     assert snapshot() == before
+
+
+def tag_rows(aws: SimpleNamespace) -> set[tuple[str, str, str]]:
+    rows = aws.dynamodb.scan(TableName=aws.tags_table)["Items"]
+    return {(row["tag"]["S"], row["image_id"]["S"], row["user_tag"]["S"]) for row in rows}
+
+
+def test_owner_edits_title_and_tags_and_tag_rows_follow(service: Any, aws: SimpleNamespace) -> None:
+    from image_service.models import ImageEdit
+
+    image = service.upload(new_image(tags=("cats", "dogs")))
+    edited = service.edit(image.image_id, ImageEdit(title="New", tags=("dogs", "birds")), caller="alice")
+    assert (edited.title, edited.tags) == ("New", ("dogs", "birds"))
+    assert service.get(image.image_id) == edited
+    assert tag_rows(aws) == {("dogs", image.image_id, "alice#dogs"), ("birds", image.image_id, "alice#birds")}
+    assert listing(service, tag="cats") == [] and listing(service, user_id="alice", tag="birds") == [image.image_id]
+
+
+def test_another_user_cannot_edit_or_delete(service: Any, snapshot: Any) -> None:
+    from image_service.errors import Forbidden
+    from image_service.models import ImageEdit
+
+    image = service.upload(new_image(tags=("cats",)))
+    before = snapshot()
+    with pytest.raises(Forbidden):
+        service.edit(image.image_id, ImageEdit(title="mine now"), caller="mallory")
+    with pytest.raises(Forbidden):
+        service.delete(image.image_id, caller="mallory")
+    assert snapshot() == before
+    service.delete(image.image_id, caller="alice")
+    assert snapshot() == {"objects": [], "images": [], "tags": []}
+
+
+def test_edit_of_a_missing_image_is_not_found(service: Any) -> None:
+    from image_service.models import ImageEdit
+
+    with pytest.raises(NotFound):
+        service.edit("01JDQ8ZB3F2T6X8W4N5R7K9M0Z", ImageEdit(title="x"), caller="alice")
+
+
+def test_concurrent_edits_keep_tag_rows_exact(service: Any, aws: SimpleNamespace) -> None:
+    """Two editors race: whatever order they land in, the tag rows equal the final tags."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from image_service.models import ImageEdit
+
+    image = service.upload(new_image(tags=("a",)))
+    edits = [ImageEdit(tags=(f"t{i}", "shared")) for i in range(8)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda e: service.edit(image.image_id, e, caller="alice"), edits))
+    final = service.get(image.image_id)
+    assert {row[0] for row in tag_rows(aws)} == set(final.tags)
+    assert len(tag_rows(aws)) == len(final.tags) == 2

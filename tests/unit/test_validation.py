@@ -7,6 +7,7 @@ from image_service.errors import BadRequest, PayloadTooLarge, ServiceError, Unsu
 from image_service.validation import (
     MAX_TAGS,
     base64_length,
+    parse_edit,
     parse_image_id,
     parse_list_query,
     parse_upload,
@@ -48,7 +49,6 @@ def test_unicode_tags_are_lower_cased_and_nfc_normalised() -> None:
         ("{", "invalid_json", 400),
         ("[]", "invalid_json", 400),
         ('"text"', "invalid_json", 400),
-        (body(user_id=...), "missing_field", 400),
         (body(image_base64=...), "missing_field", 400),
         (body(content_type=...), "missing_field", 400),
         (body(user_id=42), "invalid_user_id", 400),
@@ -82,6 +82,35 @@ def test_bad_uploads_are_refused_with_a_code(raw: str | None, code: str, status:
     with pytest.raises(ServiceError) as error:
         parse_upload(raw, max_image_bytes=LIMIT)
     assert (error.value.code, error.value.status) == (code, status)
+
+
+def test_user_id_is_optional_at_parse_time() -> None:
+    # A signed-in caller owns the upload; the open mode requires it later (identity module).
+    assert parse_upload(body(user_id=...), max_image_bytes=LIMIT).user_id is None
+
+
+def test_edit_takes_only_title_description_and_tags() -> None:
+    edit = parse_edit(json.dumps({"tags": [" A", "a", "B"], "title": " New "}))
+    assert (edit.title, edit.description, edit.tags) == ("New", None, ("a", "b"))
+    assert parse_edit(json.dumps({"tags": []})).tags == ()
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (None, "invalid_json"),
+        ("{}", "missing_field"),
+        ('{"user_id": "mallory"}', "unknown_field"),
+        ('{"image_base64": "AAAA"}', "unknown_field"),
+        ('{"title": 3}', "invalid_field"),
+        ('{"tags": "x"}', "invalid_tag"),
+        ('{"tags": ["a b"]}', "invalid_tag"),
+    ],
+)
+def test_bad_edits_are_400(raw: str | None, code: str) -> None:
+    with pytest.raises(BadRequest) as error:
+        parse_edit(raw)
+    assert error.value.code == code
 
 
 def test_image_over_the_limit_is_413() -> None:

@@ -25,6 +25,8 @@ class Settings:
     max_image_bytes: int
     download_url_ttl_seconds: int
     cursor_secret: bytes
+    # "cognito": writes need an authenticated caller; "none": the open demo mode.
+    auth_mode: str = "cognito"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -45,4 +47,11 @@ class Settings:
             download_url_ttl_seconds=ttl,
             # Only the list function signs cursors; the others never read this.
             cursor_secret=env.get("CURSOR_SECRET", "").encode(),
+            auth_mode=_auth_mode(env.get("AUTH_MODE", "cognito")),
         )
+
+
+def _auth_mode(value: str) -> str:
+    if value not in ("cognito", "none"):
+        raise ValueError("AUTH_MODE must be cognito or none")
+    return value

@@ -7,13 +7,14 @@ never sees a tag row whose image is missing, nor an image whose tag rows are inc
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from .aws import error_code, translate_aws_errors
 from .errors import ServiceUnavailable
-from .models import Image
+from .models import Image, ImageEdit
 from .tag_index import TagIndex, query_newest_first
 
 USER_INDEX = "user_id-index"
@@ -56,6 +57,18 @@ def item_to_image(item: dict[str, Any]) -> Image:
     )
 
 
+def _write_condition(version: int, owner: str | None) -> dict[str, Any]:
+    """Condition for changing an image: it exists, is at ``version`` and belongs to ``owner``."""
+    expression = "attribute_exists(image_id) AND #version = :version"
+    names = {"#version": "version"}
+    values: dict[str, Any] = {":version": {"N": str(version)}}
+    if owner is not None:
+        expression += " AND #owner = :owner"
+        names["#owner"] = "user_id"
+        values[":owner"] = {"S": owner}
+    return {"ConditionExpression": expression, "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
+
+
 def _condition_failed(exc: ClientError) -> bool:
     """True if a transaction was cancelled because one of its conditions did not hold."""
     if error_code(exc) == "ConditionalCheckFailedException":
@@ -95,26 +108,55 @@ class ImagesRepository:
             return None
         return item_to_image(item), int(item.get("version", {}).get("N", "1"))
 
-    def remove(self, image: Image, version: int) -> bool:
-        """Delete ``image`` and its tag rows if it is still at ``version``.
+    def remove(self, image: Image, version: int, *, owner: str | None) -> bool:
+        """Delete ``image`` and its tag rows if it is still at ``version`` (and owned by ``owner``).
 
-        Returns False when the row is gone or was changed meanwhile (a concurrent delete or
-        edit): the caller decides whether that means 404 or try again.
+        Returns False when the condition fails (gone, changed, or someone else's): the caller
+        reads again to tell 404, 403 and "try again" apart. The decision itself is atomic.
         """
+        condition = _write_condition(version, owner)
         delete_image = {
-            "Delete": {
+            "Delete": {"TableName": self.table_name, "Key": {"image_id": {"S": image.image_id}}, **condition}
+        }
+        return self._transact([delete_image, *self._tags.delete_actions(image.image_id, image.tags)])
+
+    def update(self, image: Image, version: int, edit: ImageEdit, *, owner: str | None) -> Image | None:
+        """Apply ``edit`` to metadata and tag rows in one transaction; ``None`` if the condition fails."""
+        updated = replace(
+            image,
+            title=image.title if edit.title is None else edit.title,
+            description=image.description if edit.description is None else edit.description,
+            tags=image.tags if edit.tags is None else edit.tags,
+        )
+        condition = _write_condition(version, owner)
+        condition["ExpressionAttributeNames"].update(
+            {"#title": "title", "#description": "description", "#tags": "tags"}
+        )
+        condition["ExpressionAttributeValues"].update(
+            {
+                ":title": {"S": updated.title},
+                ":description": {"S": updated.description},
+                ":tags": {"L": [{"S": tag} for tag in updated.tags]},
+                ":next": {"N": str(version + 1)},
+            }
+        )
+        update_image = {
+            "Update": {
                 "TableName": self.table_name,
                 "Key": {"image_id": {"S": image.image_id}},
-                "ConditionExpression": "attribute_exists(image_id) AND #version = :version",
-                "ExpressionAttributeNames": {"#version": "version"},
-                "ExpressionAttributeValues": {":version": {"N": str(version)}},
+                "UpdateExpression": "SET #title = :title, #description = :description, #tags = :tags, #version = :next",
+                **condition,
             }
         }
+        removed = tuple(tag for tag in image.tags if tag not in updated.tags)
+        added = replace(updated, tags=tuple(tag for tag in updated.tags if tag not in image.tags))
+        actions = [update_image, *self._tags.delete_actions(image.image_id, removed), *self._tags.put_actions(added)]
+        return updated if self._transact(actions) else None
+
+    def _transact(self, actions: list[dict[str, Any]]) -> bool:
         try:
             with translate_aws_errors("the image table"):
-                self._dynamodb.transact_write_items(
-                    TransactItems=[delete_image, *self._tags.delete_actions(image.image_id, image.tags)]
-                )
+                self._dynamodb.transact_write_items(TransactItems=actions)
         except ClientError as exc:
             if _condition_failed(exc):
                 return False

@@ -42,7 +42,7 @@ class ImagePage:
 class NewImage:
     """A validated upload request: metadata plus the decoded bytes."""
 
-    user_id: str
+    user_id: str | None  # None until the owner is decided (identity.owner_for_upload)
     title: str
     description: str
     tags: tuple[str, ...]
@@ -58,3 +58,12 @@ class ListQuery:
     tag: str | None
     limit: int
     next_token: str | None
+
+
+@dataclass(frozen=True)
+class ImageEdit:
+    """A validated PATCH: only the fields given are changed (``None`` = keep)."""
+
+    title: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] | None = None

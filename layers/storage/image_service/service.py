@@ -3,6 +3,8 @@
 Ordering rules that keep storage consistent when a step fails:
 - upload: object first, then metadata + tags in one transaction; if the transaction fails the
   object is deleted again, so a failed upload leaves nothing behind.
+- edit: metadata and the changed tag rows in one transaction, conditional on the version read
+  and on the owner, so concurrent edits never leave stale or missing tag rows.
 - delete: metadata + tags first (conditional, so two concurrent deletes cannot both succeed),
   then the object; if the object cannot be deleted the metadata is put back, so no photo is left
   half-deleted and a retry starts from a consistent state.
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -20,15 +24,15 @@ from .aws import make_clients
 from .blob_store import BlobStore
 from .config import Settings
 from .cursors import CursorCodec
-from .errors import NotFound, ServiceUnavailable
+from .errors import Forbidden, NotFound, ServiceUnavailable
 from .ids import new_image_id
 from .images_repository import ImagesRepository
-from .models import Image, ImagePage, ListQuery, NewImage
+from .models import Image, ImageEdit, ImagePage, ListQuery, NewImage
 from .tag_index import TagIndex
 
 logger = logging.getLogger("image_service")
 
-_DELETE_ATTEMPTS = 3
+_WRITE_ATTEMPTS = 5
 
 
 def object_key_for(image_id: str) -> str:
@@ -73,6 +77,8 @@ class ImageService:
     # -- writes ---------------------------------------------------------------------------
 
     def upload(self, new: NewImage) -> Image:
+        if new.user_id is None:
+            raise ValueError("the owner of a new image must be decided before upload")
         now_ms = self._clock_ms()
         image_id = new_image_id(now_ms)
         digest = hashlib.sha256(new.data).digest()
@@ -99,23 +105,44 @@ class ImageService:
         logger.info("image uploaded", extra={"image_id": image_id, "size_bytes": image.size_bytes})
         return image
 
-    def delete(self, image_id: str) -> None:
-        for _ in range(_DELETE_ATTEMPTS):
-            found = self._images.get(image_id, consistent=True)
-            if found is None:
-                raise NotFound("image not found")
-            image, version = found
-            if self._images.remove(image, version):
-                break
-            # The row changed or vanished between the read and the conditional delete: look again.
-        else:
-            raise ServiceUnavailable("the image is being changed, please retry")
+    def delete(self, image_id: str, *, caller: str | None = None) -> None:
+        """Delete an image; with a ``caller``, only if they own it."""
+        image, _ = self._conditional_write(image_id, caller, lambda img, v: self._images.remove(img, v, owner=caller))
         try:
             self._blobs.delete(image.object_key)
         except Exception:
             self._restore_metadata(image)
             raise
         logger.info("image deleted", extra={"image_id": image_id})
+
+    def edit(self, image_id: str, edit: ImageEdit, *, caller: str | None = None) -> Image:
+        """Change title, description and/or tags; metadata and tag rows change together."""
+        _, updated = self._conditional_write(
+            image_id, caller, lambda img, v: self._images.update(img, v, edit, owner=caller)
+        )
+        logger.info("image edited", extra={"image_id": image_id})
+        return updated
+
+    def _conditional_write(
+        self, image_id: str, caller: str | None, write: Callable[[Image, int], Any]
+    ) -> tuple[Image, Any]:
+        """Read, check ownership, write conditionally on the version read; retry if it changed.
+
+        The read gives a clear 404 or 403; the condition on version and owner makes the write
+        itself atomic, so a concurrent edit or delete can never be overwritten or resurrected.
+        """
+        for attempt in range(_WRITE_ATTEMPTS):
+            found = self._images.get(image_id, consistent=True)
+            if found is None:
+                raise NotFound("image not found")
+            image, version = found
+            if caller is not None and image.user_id != caller:
+                raise Forbidden("only the owner can change or delete this image")
+            result = write(image, version)
+            if result:
+                return image, result
+            time.sleep(random.uniform(0, 0.02) * (attempt + 1))  # noqa: S311 - jitter, not security
+        raise ServiceUnavailable("the image is being changed, please retry")
 
     # -- reads ----------------------------------------------------------------------------
 

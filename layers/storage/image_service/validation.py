@@ -14,7 +14,7 @@ from typing import Any
 from .errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from .ids import is_image_id
 from .imaging import SUPPORTED_CONTENT_TYPES, inspect_image
-from .models import ListQuery, NewImage
+from .models import ImageEdit, ListQuery, NewImage
 
 USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 # Letters and digits of any script, "_" and "-": no separators, so a tag is one URL-safe word.
@@ -26,6 +26,7 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_NEXT_TOKEN_CHARS = 1024
 UPLOAD_FIELDS = frozenset({"user_id", "title", "description", "tags", "content_type", "image_base64"})
+EDIT_FIELDS = frozenset({"title", "description", "tags"})
 LIST_PARAMETERS = frozenset({"user_id", "tag", "limit", "next_token"})
 # Room for the JSON fields around the base64 string when pre-checking a body's length.
 _JSON_FIELDS_ALLOWANCE = 64 * 1024
@@ -107,11 +108,12 @@ def parse_upload(body: str | None, *, max_image_bytes: int) -> NewImage:
     unknown = sorted(set(fields) - UPLOAD_FIELDS)
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)[:200]}", code="unknown_field")
-    for required in ("user_id", "content_type", "image_base64"):
+    for required in ("content_type", "image_base64"):
         if required not in fields:
             raise BadRequest(f"{required} is required", code="missing_field")
 
-    user_id = parse_user_id(fields["user_id"])
+    # Optional: a signed-in caller owns what they upload (see identity.owner_for_upload).
+    user_id = parse_user_id(fields["user_id"]) if fields.get("user_id") is not None else None
     title = _text(fields, "title", MAX_TITLE_CHARS, multiline=False)
     description = _text(fields, "description", MAX_DESCRIPTION_CHARS, multiline=True)
     tags = normalize_tags(fields.get("tags"))
@@ -146,6 +148,27 @@ def parse_upload(body: str | None, *, max_image_bytes: int) -> NewImage:
         width=info.width,
         height=info.height,
         data=data,
+    )
+
+
+def parse_edit(body: str | None) -> ImageEdit:
+    """Validate a ``PATCH /images/{image_id}`` body: any of title, description, tags."""
+    if body is not None and len(body) > _JSON_FIELDS_ALLOWANCE:
+        raise PayloadTooLarge("an edit must be at most 64 KB")
+    fields = parse_json_object(body)
+    unknown = sorted(set(fields) - EDIT_FIELDS)
+    if unknown:
+        raise BadRequest(
+            f"only title, description and tags can be edited, not: {', '.join(unknown)[:200]}", code="unknown_field"
+        )
+    if not fields:
+        raise BadRequest("give at least one of title, description, tags", code="missing_field")
+    return ImageEdit(
+        title=_text(fields, "title", MAX_TITLE_CHARS, multiline=False) if "title" in fields else None,
+        description=_text(fields, "description", MAX_DESCRIPTION_CHARS, multiline=True)
+        if "description" in fields
+        else None,
+        tags=normalize_tags(fields["tags"]) if "tags" in fields else None,
     )
 
 
