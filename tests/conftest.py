@@ -110,18 +110,33 @@ def picture(fmt: str = "PNG", size: tuple[int, int] = (32, 24)) -> bytes:
     return buffer.getvalue()
 
 
-def fail_call(client: Any, operation: str, code: str = "InternalServerError", status: int = 500) -> Callable[[], None]:
+def fail_call(
+    client: Any,
+    operation: str,
+    code: str = "InternalServerError",
+    status: int = 500,
+    *,
+    skip: int = 0,
+    fields: dict[str, Any] | None = None,
+) -> Callable[[], None]:
     """Make ``client``'s ``operation`` (e.g. ``"TransactWriteItems"``) fail with ``code``.
 
-    Uses botocore's public ``before-call`` hook, which short-circuits the request. Returns a
-    function that removes the fault again.
+    Uses botocore's public ``before-call`` hook, which short-circuits the request. ``skip`` lets
+    that many calls through first (to fail a later step that uses the same operation), and
+    ``fields`` adds to the error response (e.g. ``CancellationReasons``). Returns a function that
+    removes the fault again.
     """
     service = client.meta.service_model.service_id.hyphenize()
+    calls = {"seen": 0}
 
-    def short_circuit(**_: Any) -> tuple[Any, dict[str, Any]]:
+    def short_circuit(**_: Any) -> tuple[Any, dict[str, Any]] | None:
+        calls["seen"] += 1
+        if calls["seen"] <= skip:
+            return None  # no short circuit: this call goes through
         return SimpleNamespace(status_code=status), {
             "Error": {"Code": code, "Message": "injected fault"},
             "ResponseMetadata": {"HTTPStatusCode": status},
+            **(fields or {}),
         }
 
     event_name = f"before-call.{service}.{operation}"
@@ -151,3 +166,80 @@ def new_image(user_id: str = "alice", tags: tuple[str, ...] = (), title: str = "
         height=24,
         data=picture(),
     )
+
+
+# -- Hardening (issue 6): faults whose outcome the caller cannot see, and the storage invariants.
+
+
+def lose_response(client: Any, operation: str) -> Callable[[], None]:
+    """Let ``operation`` really happen, then fail as if its response was lost (a read timeout).
+
+    The same botocore hook mechanism as ``fail_call``, on ``after-call``: the service has done the
+    work, the caller sees ``ReadTimeoutError`` and cannot know it succeeded.
+    """
+    from botocore.exceptions import ReadTimeoutError
+
+    service = client.meta.service_model.service_id.hyphenize()
+
+    def lost(**_: Any) -> None:
+        raise ReadTimeoutError(endpoint_url="injected-fault")
+
+    event_name = f"after-call.{service}.{operation}"
+    client.meta.events.register(event_name, lost, unique_id=f"lost-{operation}")
+    return lambda: client.meta.events.unregister(event_name, unique_id=f"lost-{operation}")
+
+
+def _scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        rows += page["Items"]
+    return rows
+
+
+def storage_problems(
+    dynamodb: Any, s3: Any, *, bucket: str, images_table: str, tags_table: str, user_id: str | None = None
+) -> list[str]:
+    """Every broken storage invariant, as readable lines (empty when storage is consistent).
+
+    1. no metadata row points at a missing object;
+    2. no tag row points at missing metadata, and metadata and tag rows agree both ways;
+    3. no object without metadata (what a failed upload or a half-done delete leaves behind).
+    With ``user_id`` only that user's rows are checked (a shared local mode holds other tests'
+    data); objects are always checked, since an orphan has no owner left to filter on.
+    """
+    objects: set[str] = set()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        objects |= {entry["Key"] for entry in page.get("Contents", [])}
+    all_images = {row["image_id"]["S"]: row for row in _scan(dynamodb, images_table)}
+    all_tags = _scan(dynamodb, tags_table)
+    referenced = {row["object_key"]["S"] for row in all_images.values()}
+    images = {k: v for k, v in all_images.items() if user_id is None or v["user_id"]["S"] == user_id}
+    tags = [row for row in all_tags if user_id is None or row["user_id"]["S"] == user_id]
+    tag_keys = {(row["tag"]["S"], row["image_id"]["S"]) for row in all_tags}
+
+    problems = []
+    for image_id, row in images.items():
+        if row["object_key"]["S"] not in objects:
+            problems.append(f"metadata {image_id} points at missing object {row['object_key']['S']}")
+        for tag in (item["S"] for item in row.get("tags", {}).get("L", [])):
+            if (tag, image_id) not in tag_keys:
+                problems.append(f"metadata {image_id} has tag {tag!r} but no tag row")
+    for row in tags:
+        image_id, tag = row["image_id"]["S"], row["tag"]["S"]
+        image = all_images.get(image_id)
+        if image is None:
+            problems.append(f"tag row ({tag}, {image_id}) points at missing metadata")
+        elif tag not in {item["S"] for item in image.get("tags", {}).get("L", [])}:
+            problems.append(f"tag row ({tag}, {image_id}) is not among the image's tags")
+        elif row.get("user_tag", {}).get("S") != f"{image['user_id']['S']}#{tag}":
+            problems.append(f"tag row ({tag}, {image_id}) has a wrong user_tag")
+    problems += [f"orphan object {key} (no metadata)" for key in sorted(objects - referenced)]
+    return problems
+
+
+def assert_storage_consistent(aws: SimpleNamespace) -> None:
+    """Assert the three storage invariants on the ``aws`` fixture's tables and bucket."""
+    problems = storage_problems(
+        aws.dynamodb, aws.s3, bucket=aws.bucket, images_table=aws.images_table, tags_table=aws.tags_table
+    )
+    assert not problems, "storage is inconsistent:\n" + "\n".join(problems)
