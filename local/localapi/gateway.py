@@ -240,6 +240,9 @@ def make_http_server(gateway: Gateway | None, host: str, port: int) -> GatewaySe
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "localapi"
+        # TCP_NODELAY: headers and body go out in two writes; with Nagle on, a keep-alive client's
+        # delayed ACK stalled every response ~40 ms (make bench: get p50 52 ms -> 4 ms).
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             started = time.perf_counter()
