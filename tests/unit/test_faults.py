@@ -11,9 +11,12 @@ what a client and an operator would see:
 - that the same request, retried once the fault is gone, succeeds.
 
 The call order the faults target (see ``image_service.service``):
-  upload: S3 PutObject -> DynamoDB TransactWriteItems -> (on failure) S3 DeleteObject
-  delete: DynamoDB GetItem -> TransactWriteItems (remove) -> S3 DeleteObject
+  upload: S3 PutObject (original) -> PutObject (thumbnail) -> DynamoDB TransactWriteItems
+          -> (on failure) S3 delete of the objects
+  delete: DynamoDB GetItem -> TransactWriteItems (remove) -> S3 delete of the objects
           -> (on failure) TransactWriteItems (put the metadata back)
+An "S3 delete" fault hits both DeleteObject and DeleteObjects, so it does not depend on which
+of the two the layer uses.
 """
 
 from __future__ import annotations
@@ -47,6 +50,27 @@ INTERNAL = (500, "internal_error")
 CONFLICT = {"CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}]}
 THROTTLED = {"CancellationReasons": [{"Code": "ThrottlingError"}, {"Code": "None"}]}
 CONDITION_FAILED = {"CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}]}
+S3_DELETE = ("DeleteObject", "DeleteObjects")
+# DeleteObjects answers 200 and lists the keys it could not delete.
+PARTIAL_DELETE = {"Errors": [{"Key": "images/x", "Code": "InternalError", "Message": "injected fault"}]}
+
+
+def _heal_all(heals: list[Callable[[], None]]) -> Callable[[], None]:
+    def heal() -> None:
+        for one in heals:
+            one()
+
+    return heal
+
+
+def fail_step(client: Any, operations: tuple[str, ...], *args: Any, **kwargs: Any) -> Callable[[], None]:
+    """``fail_call`` on each of ``operations`` (one step the layer may do with either)."""
+    return _heal_all([fail_call(client, operation, *args, **kwargs) for operation in operations])
+
+
+def lose_step(client: Any, operations: tuple[str, ...]) -> Callable[[], None]:
+    """``lose_response`` on each of ``operations``."""
+    return _heal_all([lose_response(client, operation) for operation in operations])
 
 
 def claims_event(method: str, resource: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -141,7 +165,7 @@ class Fault:
     """One injected failure: on which client, which operation, with which error."""
 
     client: str  # "s3" or "dynamodb"
-    operation: str
+    operation: str | tuple[str, ...]
     code: str
     status: int
     expected: tuple[int, str]
@@ -149,8 +173,9 @@ class Fault:
     fields: dict[str, Any] | None = None
 
     def inject(self, aws: SimpleNamespace) -> Callable[[], None]:
-        return fail_call(
-            getattr(aws, self.client), self.operation, self.code, self.status, skip=self.skip, fields=self.fields
+        operations = (self.operation,) if isinstance(self.operation, str) else self.operation
+        return fail_step(
+            getattr(aws, self.client), operations, self.code, self.status, skip=self.skip, fields=self.fields
         )
 
 
@@ -158,6 +183,8 @@ UPLOAD_FAULTS = {
     "s3-put-slowdown": Fault("s3", "PutObject", "SlowDown", 503, RETRYABLE),
     "s3-put-internal-error": Fault("s3", "PutObject", "InternalError", 500, RETRYABLE),
     "s3-put-access-denied": Fault("s3", "PutObject", "AccessDenied", 403, INTERNAL),
+    # The original is stored; storing its thumbnail (the second PutObject) fails.
+    "s3-put-thumbnail-slowdown": Fault("s3", "PutObject", "SlowDown", 503, RETRYABLE, skip=1),
     "dynamodb-transaction-throughput": Fault(
         "dynamodb", "TransactWriteItems", "ProvisionedThroughputExceededException", 400, RETRYABLE
     ),
@@ -212,7 +239,7 @@ def test_upload_whose_cleanup_also_fails_keeps_metadata_consistent_and_logs_the_
 ) -> None:
     # Given the transaction fails and so does the compensating delete of the object
     heal_transaction = fail_call(aws.dynamodb, "TransactWriteItems", "ThrottlingException", 400)
-    heal_delete = fail_call(aws.s3, "DeleteObject", "InternalError", 500)
+    heal_delete = fail_step(aws.s3, S3_DELETE, "InternalError", 500)
     logger = logging.getLogger("image_service")
     logger.addHandler(caplog.handler)  # the service's logger does not propagate to the root
     try:
@@ -224,10 +251,12 @@ def test_upload_whose_cleanup_also_fails_keeps_metadata_consistent_and_logs_the_
     assert status_and_code(response) == RETRYABLE
     assert user_image_ids(aws) == []
     assert aws.dynamodb.scan(TableName=aws.tags_table)["Items"] == []
-    # And the object left behind is logged by key, so it can be found and removed
-    (orphan,) = object_keys(aws)
-    logged = [r for r in caplog.records if getattr(r, "object_key", None) == orphan]
-    assert logged and logged[0].levelno == logging.ERROR
+    # And the objects left behind are logged as errors by image id or key, so they can be removed
+    orphans = object_keys(aws)
+    assert orphans
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    for key in orphans:
+        assert any(getattr(r, "object_key", None) == key or str(getattr(r, "image_id", "-")) in key for r in errors)
 
     # And a retry once the faults are gone succeeds
     heal_transaction()
@@ -245,10 +274,11 @@ DELETE_FAULTS = {
     "dynamodb-remove-always-changed": Fault(
         "dynamodb", "TransactWriteItems", "TransactionCanceledException", 400, RETRYABLE, fields=CONDITION_FAILED
     ),
-    # The object cannot be deleted: the metadata is put back, so nothing is half-deleted.
-    "s3-delete-internal-error": Fault("s3", "DeleteObject", "InternalError", 500, RETRYABLE),
-    "s3-delete-slowdown": Fault("s3", "DeleteObject", "SlowDown", 503, RETRYABLE),
-    "s3-delete-access-denied": Fault("s3", "DeleteObject", "AccessDenied", 403, INTERNAL),
+    # The objects cannot be deleted: the metadata is put back, so nothing is half-deleted.
+    "s3-delete-internal-error": Fault("s3", S3_DELETE, "InternalError", 500, RETRYABLE),
+    "s3-delete-slowdown": Fault("s3", S3_DELETE, "SlowDown", 503, RETRYABLE),
+    "s3-delete-access-denied": Fault("s3", S3_DELETE, "AccessDenied", 403, INTERNAL),
+    "s3-delete-some-keys-failed": Fault("s3", ("DeleteObjects",), "-", 200, RETRYABLE, fields=PARTIAL_DELETE),
 }
 
 
@@ -281,7 +311,7 @@ def test_delete_whose_restore_also_fails_is_503_and_never_leaves_dangling_metada
     aws: SimpleNamespace, stored: dict[str, Any]
 ) -> None:
     # Given the object delete fails, and so does putting the metadata back (the 2nd transaction)
-    fail_call(aws.s3, "DeleteObject", "InternalError", 500)
+    fail_step(aws.s3, S3_DELETE, "InternalError", 500)
     fail_call(aws.dynamodb, "TransactWriteItems", "ThrottlingException", 400, skip=1)
 
     response = invoke("DeleteFunction", delete_event(stored["image_id"]))
@@ -357,7 +387,7 @@ def test_delete_cancelled_by_a_transaction_conflict_is_503(aws: SimpleNamespace,
     "outside the try block, so the object is never discarded: an orphan no metadata points at",
 )
 def test_upload_whose_object_write_response_is_lost_leaves_no_orphan(aws: SimpleNamespace, handlers: None) -> None:
-    lose_response(aws.s3, "PutObject")
+    lose_response(aws.s3, "PutObject")  # the original's PutObject, the first step
     response = invoke("UploadFunction", upload_event())
     assert status_and_code(response) == RETRYABLE
     assert_storage_consistent(aws)
@@ -385,7 +415,7 @@ def test_upload_whose_transaction_response_is_lost_never_leaves_metadata_without
 def test_delete_whose_object_delete_response_is_lost_never_leaves_metadata_without_object(
     aws: SimpleNamespace, stored: dict[str, Any]
 ) -> None:
-    lose_response(aws.s3, "DeleteObject")
+    lose_step(aws.s3, S3_DELETE)
     invoke("DeleteFunction", delete_event(stored["image_id"]))
     assert_storage_consistent(aws)
 
@@ -413,7 +443,7 @@ def test_delete_whose_transaction_response_is_lost_is_finished_by_a_retry(
     "metadata is gone and the object stays; a retry answers 404, so the photo's bytes are never deleted",
 )
 def test_delete_whose_restore_also_fails_is_finished_by_a_retry(aws: SimpleNamespace, stored: dict[str, Any]) -> None:
-    heal_delete = fail_call(aws.s3, "DeleteObject", "InternalError", 500)
+    heal_delete = fail_step(aws.s3, S3_DELETE, "InternalError", 500)
     heal_restore = fail_call(aws.dynamodb, "TransactWriteItems", "ThrottlingException", 400, skip=1)
     invoke("DeleteFunction", delete_event(stored["image_id"]))
     heal_delete()
@@ -430,6 +460,6 @@ def test_delete_whose_restore_also_fails_is_finished_by_a_retry(aws: SimpleNames
 )
 def test_upload_whose_cleanup_also_fails_leaves_no_orphan(aws: SimpleNamespace, handlers: None) -> None:
     fail_call(aws.dynamodb, "TransactWriteItems", "ThrottlingException", 400)
-    fail_call(aws.s3, "DeleteObject", "InternalError", 500)
+    fail_step(aws.s3, S3_DELETE, "InternalError", 500)
     invoke("UploadFunction", upload_event())
     assert_storage_consistent(aws)
