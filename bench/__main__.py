@@ -1,0 +1,24 @@
+"""python -m bench [--quick] [--out DIR] [--only SECTION ...]"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .harness import RESULTS_DIR
+from .runner import FULL, QUICK, SECTIONS, run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Measure the image service.")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the bench works, not the figures")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where the JSON and report.md go")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    args = parser.parse_args(argv)
+    run(QUICK if args.quick else FULL, args.out, tuple(name for name in SECTIONS if name in args.only))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

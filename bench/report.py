@@ -1,0 +1,240 @@
+"""Tables of the results: plain text for the terminal, Markdown for ``bench/results/report.md``."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+    notes: list[str] = field(default_factory=list)
+
+
+def _mb(value: float) -> str:
+    return f"{value / 1_000_000:.2f} MB"
+
+
+def _calls(calls: dict[str, int], signatures: int = 0) -> str:
+    parts = []
+    for name, count in calls.items():
+        service, operation = name.split(".", 1)
+        label = f"{'DDB' if service == 'dynamodb' else service.upper()} {operation}"
+        parts.append(label if count == 1 else f"{count}x {label}")
+    if signatures:
+        parts.append("local signature" if signatures == 1 else f"{signatures}x local signature")
+    return " + ".join(parts) or "none"
+
+
+def calls_table(data: dict[str, Any]) -> list[Table]:
+    rows = []
+    for op in data["operations"]:
+        minimum = op["minimum"]
+        rows.append(
+            [
+                op["operation"],
+                str(op["status"]),
+                _calls(op["calls"], op["local_signatures"]),
+                _calls(minimum["calls"], minimum["local_signatures"]),
+                str(op["http_requests"]),
+                str(op["items_read"]),
+                f"{op['read_units_est']:g}",
+                str(op["items_written"]),
+                f"{op['write_units_est']:g}",
+                str(op["log_bytes"]),
+                op["verdict"],
+            ]
+        )
+    headers = ["operation", "status", "AWS calls", "design minimum", "HTTP", "items read", "RCU*"]
+    headers += ["items written", "WCU*", "log bytes", "verdict"]
+    notes = [
+        f"page size {data['page_size']}; HTTP = requests on the wire (retries would show here)",
+        "* read/write capacity units estimated from item sizes (4 KB reads, halved when eventually "
+        "consistent; 1 KB writes, doubled in a transaction)",
+        "log bytes: the function's own JSON log lines (Lambda adds its START/END/REPORT lines)",
+    ]
+    return [Table("AWS calls per operation (real handlers, moto)", headers, rows, notes)]
+
+
+def reads_table(data: dict[str, Any]) -> list[Table]:
+    sizes = data["sizes"]
+    keys = []
+    for page in data["pages"]:
+        key = (page["listing"], page["page"])
+        if key not in keys:
+            keys.append(key)
+    rows = []
+    for listing, number in keys:
+        cells = []
+        for size in sizes:
+            found = [
+                p for p in data["pages"] if (p["listing"], p["page"], p["collection_size"]) == (listing, number, size)
+            ]
+            cells.append(f"{found[0]['items_read']} ({found[0]['read_units_est']:g} RCU)" if found else "-")
+        sample = next(p for p in data["pages"] if (p["listing"], p["page"]) == (listing, number))
+        rows.append([listing, str(number), *cells, str(sample["bound"]), _calls(sample["minimum_calls"])])
+    headers = ["listing", "page", *[f"N = {size:,}" for size in sizes], "bound", "calls (every N)"]
+    flat = data["flat"]
+    notes = [
+        f"items DynamoDB read for one page of {data['page_size']} (Query ScannedCount + BatchGetItem items); "
+        "bound = page + 1 look-ahead row (+ the page's metadata)",
+        "user+tag: the user's and the tag's other N photos are newer than the overlap "
+        f"({2 * data['page_size']} photos), so a filtering design would read ~N rows",
+        "growth between the two largest N: "
+        + ", ".join(f"{name} {info['growth']}x" for name, info in flat.items())
+        + f"; {data['rows_written']:,} rows written in {data['build_seconds']} s",
+    ]
+    return [Table("Items read per page vs collection size", headers, rows, notes)]
+
+
+def cold_table(data: dict[str, Any]) -> list[Table]:
+    rows = []
+    for name, info in data["functions"].items():
+        rows.append(
+            [
+                name,
+                f"{info['median_ms']:.0f} ms",
+                f"{info['baseline_ms']:.0f} ms",
+                f"{info['ratio']:.2f}x",
+                f"<= {data['target_ratio']}x",
+                "yes" if info["meets_target"] else "NO",
+                "yes" if info["imports_pillow"] else "no",
+                f"{info['pillow_share'] * 100:.0f}%",
+            ]
+        )
+    headers = ["function", "import (median)", "boto3 + 2 clients", "ratio", "target", "met", "Pillow", "Pillow share"]
+    pillow = data["pillow"]
+    notes = [
+        f"median of {data['repeats']} fresh interpreters each, interleaved; code layout: {data['layout']}",
+        f"Pillow (PIL.Image): {pillow['import_after_boto3_ms']:.0f} ms on top of boto3, "
+        f"{pillow['import_alone_ms']:.0f} ms alone: the init time the layer's extra package adds to a function",
+        f"compiling the layer's {data['layer_source_files']} source files: {data['layer_compile_ms']:.0f} ms "
+        "(paid at every cold start: Lambda cannot write .pyc files)",
+    ]
+    return [Table("Cold start: handler module import", headers, rows, notes)]
+
+
+def memory_table(data: dict[str, Any]) -> list[Table]:
+    rows = []
+    for content_type, upload in data["uploads"].items():
+        rows.append(
+            [
+                content_type,
+                upload["pixels"],
+                _mb(upload["tracemalloc_peak_bytes"]),
+                f"{upload['tracemalloc_multiple']:.2f}x",
+                f"{data['minimum_multiple']:.2f}x",
+                f"{upload['rss_growth_multiple']:.2f}x",
+                _mb(upload["rss_peak_bytes"]),
+                f"{upload['handler_ms']['median']:.0f} ms",
+            ]
+        )
+    headers = ["image", "pixels", "Python peak", "x image", "minimum", "RSS growth", "process peak RSS"]
+    headers.append("handler time")
+    notes = [
+        f"one upload of {data['image_bytes']:,} bytes through the real handler ({data['function']}, "
+        f"{data['memory_size_mb']} MB); AWS answered by a stub, so no emulator memory is counted",
+        "Python peak: allocations during the handler call (tracemalloc), the event itself not counted; "
+        "minimum: the base64 text parsed from the JSON body (1.33x) + the decoded bytes (1x)",
+        "RSS growth: resident memory during the call over before it (also counts C buffers such as "
+        "decoded pixels); process peak RSS: what Lambda reports as Max Memory Used",
+    ]
+    return [Table("Memory: one upload at the maximum size", headers, rows, notes)]
+
+
+def package_table(data: dict[str, Any]) -> list[Table]:
+    if not data.get("built"):
+        return [Table("Package size", ["status"], [[data.get("message", "not built")]])]
+    rows = []
+    for name, info in data["artifacts"].items():
+        deployed = info.get("deployed_unzipped_bytes")
+        rows.append(
+            [
+                name,
+                info["kind"],
+                str(info["files"]),
+                f"{info['unzipped_bytes']:,} B",
+                f"{info['zipped_bytes']:,} B",
+                f"{deployed:,} B" if deployed else "",
+                f"{info['share_of_limit'] * 100:.1f}%" if deployed else "",
+            ]
+        )
+    headers = ["artifact", "kind", "files", "unzipped", "zipped", "function + layer", "of 250 MB"]
+    parts = ", ".join(f"{name} {size:,} B" for name, size in data["layer_parts_bytes"].items())
+    notes = [
+        f"layer: {parts}",
+        f"the layer's own code is {data['layer_own_code_bytes']:,} B; its extra packages (Pillow) "
+        f"{data['layer_extra_packages_bytes']:,} B",
+    ]
+    return [Table("Package size (sam build output)", headers, rows, notes)]
+
+
+def local_table(data: dict[str, Any]) -> list[Table]:
+    rows = []
+    for name, runs in data["scenarios"].items():
+        for run in runs:
+            rows.append(
+                [
+                    name,
+                    str(run["concurrency"]),
+                    f"{run['rps']:g}",
+                    f"{run['p50_ms']:g} ms",
+                    f"{run['p90_ms']:g} ms",
+                    f"{run['p99_ms']:g} ms",
+                    str(run["requests"]),
+                    str(run["errors"]),
+                ]
+            )
+    headers = ["route", "clients", "requests/s", "p50", "p90", "p99", "requests", "errors"]
+    inits: dict[str, list[float]] = {}
+    for cold in data["worker_cold_starts"]:
+        inits.setdefault(cold["function"], []).append(cold["init_ms"])
+    init_text = ", ".join(f"{name} {statistics.median(v):.0f} ms (x{len(v)})" for name, v in sorted(inits.items()))
+    notes = [
+        f"`{data['command']}`: listening after {data['serve_to_listening_s']} s, "
+        f"first 200 (a listing, with the list function's cold start) after {data['serve_to_first_200_s']} s",
+        f"{data['seconds_per_run']} s per run, keep-alive connections on 127.0.0.1, {data['seed_images']} photos",
+        f"worker cold starts (median init): {init_text}",
+    ]
+    return [Table("Local mode (make serve) under load", headers, rows, notes)]
+
+
+RENDERERS = {
+    "calls": calls_table,
+    "reads": reads_table,
+    "cold": cold_table,
+    "memory": memory_table,
+    "package": package_table,
+    "local": local_table,
+}
+
+
+def tables(section: str, data: dict[str, Any]) -> list[Table]:
+    return RENDERERS[section](data)
+
+
+def as_text(table: Table) -> str:
+    widths = [max(len(row[i]) for row in [table.headers, *table.rows]) for i in range(len(table.headers))]
+    lines = [table.title, "-" * len(table.title)]
+    for row in [table.headers, *table.rows]:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    lines += [f"  {note}" for note in table.notes]
+    return "\n".join(lines) + "\n"
+
+
+def as_markdown(table: Table) -> str:
+    def escape(cell: str) -> str:
+        return cell.replace("|", "\\|")
+
+    lines = [f"### {table.title}", ""]
+    lines.append("| " + " | ".join(escape(h) for h in table.headers) + " |")
+    lines.append("|" + "|".join("---" for _ in table.headers) + "|")
+    lines += ["| " + " | ".join(escape(cell) for cell in row) + " |" for row in table.rows]
+    if table.notes:
+        lines.append("")
+        lines += [f"- {note}" for note in table.notes]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,81 @@
+"""`make bench` in miniature: every section on tiny inputs, so the benchmark cannot rot.
+
+It also holds the design to the invariants the benchmark exists for: every operation makes
+exactly the AWS calls the design needs, and listing a page reads the same number of items
+however large the user's or the tag's collection is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from bench import runner
+
+# Tag and user+tag listings read one row of look-ahead plus the page's metadata.
+MAX_READS = {"list by user": 1, "list by tag": 2, "list by user+tag": 2}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("bench")
+    printed: list[str] = []
+    written = runner.run(runner.QUICK, out, echo=printed.append)
+    assert {path.name for path in out.iterdir()} == {f"{name}.json" for name in runner.SECTIONS} | {"report.md"}
+    for name in runner.SECTIONS:
+        document = json.loads((out / f"{name}.json").read_text())
+        assert document["section"] == name and document["machine"]["date"] and document["results"]
+    assert len(printed) == len(runner.SECTIONS) and all(table.strip() for table in printed)
+    return {name: document["results"] for name, document in written.items()}
+
+
+def test_every_operation_makes_exactly_the_minimum_aws_calls(results: dict[str, Any]) -> None:
+    operations = results["calls"]["operations"]
+    names = {op["operation"] for op in operations}
+    assert {"upload", "get", "download", "delete", "list by user+tag, page 2"} <= names
+    for op in operations:
+        assert op["calls"] == op["minimum"]["calls"], op
+        assert op["local_signatures"] == op["minimum"]["local_signatures"], op
+        assert op["http_requests"] == op["call_total"], op  # no retries, no hidden requests
+    download = next(op for op in operations if op["operation"] == "download")
+    assert download["local_signatures"] == 1 and not any(name.startswith("s3.") for name in download["calls"])
+
+
+def test_reads_per_page_do_not_grow_with_the_collection(results: dict[str, Any]) -> None:
+    reads = results["reads"]
+    page = reads["page_size"]
+    for name, info in reads["flat"].items():
+        assert info["growth"] == 1.0, (name, info)
+        assert info["within_bound"] and info["calls_at_minimum"], (name, info)
+    for row in reads["pages"]:
+        assert row["items_read"] <= MAX_READS[row["listing"]] * page + 1, row
+
+
+def test_cold_start_memory_package_and_local_mode_are_measured(results: dict[str, Any]) -> None:
+    cold = results["cold"]
+    for info in cold["functions"].values():
+        assert info["median_ms"] > 0 and info["baseline_ms"] > 0 and info["ratio"] > 0
+    memory = results["memory"]
+    for upload in memory["uploads"].values():
+        # Python's own peak cannot be below the copies the design needs; a regression that adds a
+        # whole extra copy of the image shows here.
+        assert memory["minimum_multiple"] <= upload["tracemalloc_multiple"] < memory["minimum_multiple"] + 1.5
+        assert upload["rss_peak_bytes"] < memory["memory_size_mb"] * 1024 * 1024
+    package = results["package"]
+    if package["built"]:  # `make test` builds first; a bare pytest run may not have
+        functions = [a for a in package["artifacts"].values() if a["kind"] == "function"]
+        assert functions and all(a["deployed_unzipped_bytes"] < package["unzipped_limit_bytes"] for a in functions)
+    local = results["local"]
+    assert 0 < local["serve_to_listening_s"] <= local["serve_to_first_200_s"]
+    for runs in local["scenarios"].values():
+        assert all(run["requests"] > 0 and run["errors"] == 0 for run in runs), runs
+
+
+def test_report_renders_every_section() -> None:
+    from bench import report
+
+    table = report.Table("t", ["a", "b"], [["1", "x|y"]], ["note"])
+    assert report.as_markdown(table).splitlines()[2:5] == ["| a | b |", "|---|---|", "| 1 | x\\|y |"]
+    assert set(report.RENDERERS) == set(runner.SECTIONS)
