@@ -1,7 +1,8 @@
 """A catalogue of hostile and broken requests, over HTTP against the local mode.
 
 Every case must get its documented 4xx (see README "API") with a JSON ``{"message", "code"}``
-body, and must leave the bucket and both tables exactly as they were. A request the service
+body that gives nothing internal away, and must leave the bucket and both tables exactly as
+they were. A request the service
 answers with a 5xx, or that stores anything, fails here.
 
 The second half proves that ``next_token`` is tamper-proof over HTTP: it cannot be edited or
@@ -24,6 +25,7 @@ import requests
 from localapi.app import LocalApp
 from tests.conftest import picture
 from tests.e2e.conftest import Api
+from tests.test_no_leaks import internal_names, leaks_in
 
 MAX_IMAGE_BYTES = 4_500_000  # the template's MaxImageBytes default (README: "Images up to 4,500,000 bytes")
 UNKNOWN_ID = "01JDQ8ZB3F2T6X8W4N5R7K9M0P"  # well-formed, never stored
@@ -399,6 +401,7 @@ def test_bad_request_gets_its_4xx_and_changes_nothing(case: Case, api: Api, seed
     body = response.json()
     assert set(body) == {"message", "code"}, body
     assert isinstance(body["message"], str) and body["message"].strip()
+    assert leaks_in(response.text, internal_names(api.app.template.functions()[0].environment)) == []
     assert api.storage() == before, f"{case.id} changed storage"
 
 
