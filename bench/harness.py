@@ -497,7 +497,15 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "packages": versions,
         "commit": commit,
+        "load_average": load_average(),
     }
+
+
+def load_average() -> list[float]:
+    """1, 5 and 15 minute load averages: how busy the machine was (other work skews timings)."""
+    with contextlib.suppress(OSError):
+        return [round(value, 2) for value in os.getloadavg()]
+    return []
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -87,18 +87,20 @@ def run(
         build = package.snapshot(config.build_dir, Path(scratch)) if needs_build else None
         for name in sections:
             print(f"[bench] {name}...", file=sys.stderr, flush=True)
-            started = time.perf_counter()
+            started, load_before = time.perf_counter(), harness.load_average()
             results = _section(name, config, build)
             document = {
                 "section": name,
                 "machine": context,
                 "config": settings,
                 "seconds": round(time.perf_counter() - started, 1),
+                "load_average": {"before": load_before, "after": harness.load_average()},
                 "results": results,
             }
             harness.write_json(out / f"{name}.json", document)
             written[name] = document
             for table in report.tables(name, results):
+                table.notes.append(f"load average before/after: {load_before} / {document['load_average']['after']}")
                 echo(report.as_text(table))
                 markdown.append(report.as_markdown(table))
     (out / "report.md").write_text("\n".join(markdown))
