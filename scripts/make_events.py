@@ -11,6 +11,7 @@ import base64
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "local"))
@@ -19,6 +20,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from sample_image import png_bytes  # noqa: E402
 
 from localapi.events import build_proxy_event  # noqa: E402
+from localapi.notifications import object_created_event  # noqa: E402
 
 # The image the get, download and delete events refer to (the tests create it first).
 EXAMPLE_IMAGE_ID = "01JDQ8ZB3F2T6X8W4N5R7K9M0P"
@@ -55,7 +57,7 @@ def claims(username: str) -> dict:
     }
 
 
-def event(method: str, resource: str, path: str, **kwargs: object) -> dict:
+def event(method: str, resource: str, path: str, **kwargs: Any) -> dict:
     built = build_proxy_event(
         method=method, resource=resource, path=path, request_id="c6af9ac6-7b61-11e6-9a41-93e8deadbeef", **kwargs
     )  # type: ignore[arg-type]
@@ -101,6 +103,31 @@ EVENTS = {
         upload_body(image_base64=base64.b64encode(b"just some text, not a picture").decode())
     ),
     "upload_type_mismatch.json": upload(upload_body(content_type="image/jpeg")),
+    "upload_raw.json": event(
+        "POST",
+        "/images",
+        "/images",
+        headers={"Content-Type": ["image/png"], "User-Agent": ["curl/8.5.0"]},
+        query={"user_id": ["alice"], "title": ["Raw upload"], "tags": ["beach,Sunset"]},
+        body=png_bytes(32, 32),
+        binary_media_types=["image/*"],
+        authorizer=claims("alice"),
+    ),
+    "upload_direct.json": event(
+        "POST",
+        "/images/uploads",
+        "/images/uploads",
+        headers=JSON_HEADERS,
+        body=json.dumps({"title": "From my phone", "tags": ["sunset"], "content_type": "image/jpeg"}).encode(),
+        authorizer=claims("alice"),
+    ),
+    "s3_upload_completed.json": object_created_event(
+        "images-00000000-0000-4000-8000-000000000000",
+        "uploads/01JDQ8ZB3F2T6X8W4N5R7K9M0Q",
+        95,
+        "d41d8cd98f00b204e9800998ecf8427e",
+        "UploadFunction",
+    ),
     "list_by_user.json": listing(user_id="alice", limit="10"),
     "list_by_tag.json": listing(tag="sunset"),
     "list_by_user_and_tag.json": listing(user_id="alice", tag="sunset"),
@@ -110,6 +137,14 @@ EVENTS = {
     "get_not_found.json": by_id("GET", image_id="01JDQ8ZB3F2T6X8W4N5R7K9M0Z"),
     "get_invalid_id.json": by_id("GET", image_id="..%2Fetc%2Fpasswd"),
     "download.json": by_id("GET", "/download"),
+    "download_thumbnail.json": event(
+        "GET",
+        "/images/{image_id}/download",
+        f"/images/{EXAMPLE_IMAGE_ID}/download",
+        path_parameters={"image_id": EXAMPLE_IMAGE_ID},
+        query={"variant": ["thumbnail"]},
+        headers={"User-Agent": ["curl/8.5.0"]},
+    ),
     "edit.json": by_id(
         "PATCH", user="alice", body=json.dumps({"title": "Sunset, edited", "tags": ["sunset", "pier"]}).encode()
     ),
@@ -122,6 +157,9 @@ EVENTS = {
 
 def main() -> int:
     for name, body in EVENTS.items():
+        if "Records" in body:  # fixed times, so regenerating changes nothing
+            body["Records"][0]["eventTime"] = "2026-11-25T12:00:00.000Z"
+            body["Records"][0]["s3"]["object"]["sequencer"] = "0A1B2C3D4E5F6071"
         (ROOT / "events" / name).write_text(json.dumps(body, indent=2) + "\n")
     print(f"wrote {len(EVENTS)} events to events/")
     return 0

@@ -1,13 +1,14 @@
-"""GET /images/{image_id} (the image object) and GET /images/{image_id}/download (a URL)."""
+"""GET /images/{image_id} (the image object) and GET /images/{image_id}/download[?variant=thumbnail]
+(a pre-signed URL of the original or its thumbnail)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from image_service.config import Settings
-from image_service.http import LambdaResponse, api_handler, json_response
+from image_service.http import LambdaResponse, api_handler, json_response, query_parameters
 from image_service.service import ImageService
-from image_service.validation import parse_image_id
+from image_service.validation import parse_image_id, parse_variant
 
 SETTINGS = Settings.from_env()
 SERVICE = ImageService.from_settings(SETTINGS)  # created once per container, reused while warm
@@ -17,5 +18,5 @@ SERVICE = ImageService.from_settings(SETTINGS)  # created once per container, re
 def lambda_handler(event: dict[str, Any], context: Any) -> LambdaResponse:
     image_id = parse_image_id(event.get("pathParameters"))
     if event.get("resource", "").endswith("/download"):
-        return json_response(200, SERVICE.download_url(image_id))
+        return json_response(200, SERVICE.download_url(image_id, parse_variant(query_parameters(event))))
     return json_response(200, SERVICE.get(image_id).to_public_dict())

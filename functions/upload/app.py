@@ -1,25 +1,48 @@
-"""Writes of image metadata: POST /images (a new image) and PATCH /images/{image_id} (an edit)."""
+"""Writes of images: POST /images (JSON with base64, or the raw image as the body),
+POST /images/uploads (a pre-signed S3 POST for large photos), PATCH /images/{image_id} (edit),
+and the S3 ObjectCreated events that finalise direct uploads."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+from urllib.parse import unquote_plus
 
 from image_service.config import Settings
-from image_service.http import LambdaResponse, api_handler, json_response, request_body
+from image_service.http import (
+    LambdaResponse,
+    api_handler,
+    header,
+    json_response,
+    query_parameters,
+    request_body,
+    request_bytes,
+)
 from image_service.identity import owner_for_upload, writer_id
 from image_service.service import ImageService
-from image_service.validation import parse_edit, parse_image_id, parse_upload
+from image_service.validation import parse_edit, parse_image_id, parse_raw_upload, parse_upload, parse_upload_request
 
 SETTINGS = Settings.from_env()
 SERVICE = ImageService.from_settings(SETTINGS)  # created once per container, reused while warm
 
 
 def create(event: dict[str, Any]) -> LambdaResponse:
-    new_image = parse_upload(request_body(event), max_image_bytes=SETTINGS.max_image_bytes)
+    content_type = header(event, "Content-Type") or ""
+    if content_type.lower().startswith("image/"):
+        new_image = parse_raw_upload(
+            request_bytes(event), content_type, query_parameters(event), max_image_bytes=SETTINGS.max_image_bytes
+        )
+    else:
+        new_image = parse_upload(request_body(event), max_image_bytes=SETTINGS.max_image_bytes)
     owner = owner_for_upload(event, SETTINGS.auth_mode, new_image.user_id)
     image = SERVICE.upload(replace(new_image, user_id=owner))
     return json_response(201, image.to_public_dict())
+
+
+def start_direct_upload(event: dict[str, Any]) -> LambdaResponse:
+    request = parse_upload_request(request_body(event))
+    owner = owner_for_upload(event, SETTINGS.auth_mode, request.user_id)
+    return json_response(201, SERVICE.start_direct_upload(replace(request, user_id=owner)))
 
 
 def edit(event: dict[str, Any]) -> LambdaResponse:
@@ -29,9 +52,29 @@ def edit(event: dict[str, Any]) -> LambdaResponse:
     return json_response(200, image.to_public_dict())
 
 
-ROUTES = {("POST", "/images"): create, ("PATCH", "/images/{image_id}"): edit}
+ROUTES = {
+    ("POST", "/images"): create,
+    ("POST", "/images/uploads"): start_direct_upload,
+    ("PATCH", "/images/{image_id}"): edit,
+}
 
 
 @api_handler
-def lambda_handler(event: dict[str, Any], context: Any) -> LambdaResponse:
+def api_request(event: dict[str, Any], context: Any) -> LambdaResponse:
     return ROUTES[(event.get("httpMethod", ""), event.get("resource", ""))](event)
+
+
+def finalise_uploads(event: dict[str, Any]) -> dict[str, Any]:
+    """S3 ObjectCreated on uploads/: an error propagates so that Lambda retries the event."""
+    finalised = []
+    for record in event["Records"]:
+        image = SERVICE.finalise_upload(unquote_plus(record["s3"]["object"]["key"]))
+        if image is not None:
+            finalised.append(image.image_id)
+    return {"finalised": finalised}
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> Any:
+    if event.get("Records") and event["Records"][0].get("eventSource") == "aws:s3":
+        return finalise_uploads(event)
+    return api_request(event, context)

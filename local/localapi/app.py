@@ -12,6 +12,7 @@ from .aws_backend import LOCAL_CREDENTIALS, AwsEmulation, local_secrets
 from .cognito import LocalUserPool
 from .functions import FunctionPool
 from .gateway import Gateway, make_http_server
+from .notifications import S3EventRelay
 from .template import Template
 
 logger = logging.getLogger("localapi")
@@ -70,6 +71,7 @@ class LocalApp:
         self.gateway: Gateway | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self.s3_events: S3EventRelay | None = None
 
     @property
     def url(self) -> str:
@@ -82,9 +84,11 @@ class LocalApp:
             loaded = self.aws.load_state(self.state_dir)
             logger.info("loaded %d rows and objects from %s", loaded, self.state_dir)
         environments = function_environments(self.template, self.aws.endpoint_url, self._overrides)
-        self.pools = {
-            spec.logical_id: FunctionPool(spec, environments[spec.logical_id]) for spec in self.template.functions()
-        }
+        specs = self.template.functions()
+        self.pools = {spec.logical_id: FunctionPool(spec, environments[spec.logical_id]) for spec in specs}
+        # moto notifies nobody: the relay delivers the template's S3 events itself.
+        subscriptions = [(trigger, self.pools[spec.logical_id]) for spec in specs for trigger in spec.s3_triggers]
+        self.s3_events = S3EventRelay(self.aws.clients()[1], subscriptions).start()
         self._server = make_http_server(None, self._host, self._port)
         user_pool = LocalUserPool(issuer=f"{self.url}/_local") if self.auth_mode == "cognito" else None
         self.gateway = Gateway(self.template, self.pools, stage=self._stage, user_pool=user_pool)
@@ -97,6 +101,8 @@ class LocalApp:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        if self.s3_events is not None:
+            self.s3_events.stop()
         for pool in self.pools.values():
             pool.close()
         if self.state_dir:

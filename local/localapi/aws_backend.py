@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import secrets
 import socket
 import subprocess
@@ -44,11 +45,13 @@ class AwsEmulation:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> AwsEmulation:
+        package_root = str(Path(__file__).resolve().parent.parent)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
+            [sys.executable, "-m", "localapi.moto_server", self.host, str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,  # moto logs every request; the gateway's access log is enough
             start_new_session=True,  # Ctrl-C reaches only the server, which saves the data before stopping moto
+            env={**os.environ, "PYTHONPATH": package_root},
         )
         deadline = time.monotonic() + timeout
         while True:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 STACK_NAME = "image-service"
+STACK_UUID = "00000000-0000-4000-8000-000000000000"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 _NO_VALUE = object()
@@ -49,6 +50,14 @@ class Route:
 
 
 @dataclass(frozen=True)
+class S3Trigger:
+    """An ``S3`` event of a function: which bucket, which key prefix."""
+
+    bucket: str
+    prefix: str
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     code_dir: Path
@@ -58,6 +67,7 @@ class FunctionSpec:
     layer_dirs: tuple[Path, ...]
     environment: dict[str, str]
     routes: tuple[Route, ...] = field(default_factory=tuple)
+    s3_triggers: tuple[S3Trigger, ...] = field(default_factory=tuple)
 
 
 class Template:
@@ -114,6 +124,7 @@ class Template:
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT_ID,
             "AWS::StackName": self.stack_name,
+            "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{self.stack_name}/{STACK_UUID}",
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::Partition": "aws",
             "AWS::NoValue": _NO_VALUE,
@@ -178,6 +189,12 @@ class Template:
                 return any(self.resolve(v) for v in arg)
             if key == "Condition":
                 return self.condition(arg)
+            if key == "Fn::Select":
+                index, items = arg
+                return self.resolve(items)[int(self.resolve(index))]
+            if key == "Fn::Split":
+                separator, text = arg
+                return str(self.resolve(text)).split(separator)
             if key == "Fn::Join":
                 separator, items = arg
                 return separator.join(str(item) for item in self.resolve(items))
@@ -204,6 +221,11 @@ class Template:
                 for event in props.get("Events", {}).values()
                 if event.get("Type") == "Api"
             )
+            s3_triggers = tuple(
+                S3Trigger(bucket=str(self.resolve(event["Properties"]["Bucket"])), prefix=self._s3_prefix(event))
+                for event in props.get("Events", {}).values()
+                if event.get("Type") == "S3"
+            )
             specs.append(
                 FunctionSpec(
                     logical_id=logical_id,
@@ -214,9 +236,15 @@ class Template:
                     layer_dirs=tuple(self._layer_dir(layer) for layer in layers),
                     environment={name: str(value) for name, value in self.resolve(environment).items()},
                     routes=routes,
+                    s3_triggers=s3_triggers,
                 )
             )
         return specs
+
+    @staticmethod
+    def _s3_prefix(event: dict[str, Any]) -> str:
+        rules = event["Properties"].get("Filter", {}).get("S3Key", {}).get("Rules", [])
+        return next((rule["Value"] for rule in rules if rule.get("Name", "").lower() == "prefix"), "")
 
     def function(self, logical_id: str) -> FunctionSpec:
         for spec in self.functions():

@@ -19,3 +19,30 @@ def test_other_bytes_are_not_images(data: bytes) -> None:
     with pytest.raises(BadRequest) as error:
         inspect_image(data)
     assert error.value.code == "invalid_image"
+
+
+def test_thumbnail_fits_the_longest_side_and_keeps_the_aspect() -> None:
+    import io
+
+    from PIL import Image
+
+    from image_service.imaging import make_thumbnail
+
+    for fmt, size in [("JPEG", (1000, 500)), ("PNG", (300, 900)), ("GIF", (100, 50)), ("WEBP", (640, 640))]:
+        with Image.open(io.BytesIO(make_thumbnail(picture(fmt, size), 320))) as thumbnail:
+            assert thumbnail.format == "JPEG"
+            expected = size if max(size) <= 320 else tuple(round(side * 320 / max(size)) for side in size)
+            assert thumbnail.size == expected, (fmt, thumbnail.size)
+
+
+def test_transparent_png_thumbnail_is_flattened_onto_white() -> None:
+    import io
+
+    from PIL import Image
+
+    from image_service.imaging import make_thumbnail
+
+    out = io.BytesIO()
+    Image.new("RGBA", (50, 50), (0, 0, 0, 0)).save(out, "PNG")
+    with Image.open(io.BytesIO(make_thumbnail(out.getvalue(), 320))) as thumbnail:
+        assert thumbnail.getpixel((25, 25)) == (255, 255, 255)

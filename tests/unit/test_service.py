@@ -27,6 +27,8 @@ def test_upload_stores_object_metadata_and_tag_rows(service: Any, aws: SimpleNam
     image = service.upload(new_image(tags=("sunset", "beach")))
     stored = aws.s3.get_object(Bucket=aws.bucket, Key=image.object_key)
     assert stored["Body"].read() == picture()
+    thumbnail = aws.s3.get_object(Bucket=aws.bucket, Key=f"thumbnails/{image.image_id}.jpg")
+    assert thumbnail["ContentType"] == "image/jpeg" and image.variants == ("original", "thumbnail")
     assert stored["ContentType"] == "image/png"
     assert service.get(image.image_id) == image
     rows = aws.dynamodb.scan(TableName=aws.tags_table)["Items"]
@@ -119,7 +121,7 @@ def test_failed_object_write_stores_nothing(service: Any, aws: SimpleNamespace, 
 def test_failed_object_delete_puts_the_metadata_back(service: Any, aws: SimpleNamespace, snapshot: Any) -> None:
     image = service.upload(new_image(tags=("cats",)))
     before = snapshot()
-    restore = fail_call(aws.s3, "DeleteObject", "InternalError", 500)
+    restore = fail_call(aws.s3, "DeleteObjects", "InternalError", 500)
     with pytest.raises(ServiceUnavailable):
         service.delete(image.image_id)
     assert snapshot() == before
@@ -175,16 +177,72 @@ def test_edit_of_a_missing_image_is_not_found(service: Any) -> None:
         service.edit("01JDQ8ZB3F2T6X8W4N5R7K9M0Z", ImageEdit(title="x"), caller="alice")
 
 
-def test_concurrent_edits_keep_tag_rows_exact(service: Any, aws: SimpleNamespace) -> None:
-    """Two editors race: whatever order they land in, the tag rows equal the final tags."""
-    from concurrent.futures import ThreadPoolExecutor
-
+def test_edit_that_loses_a_race_retries_and_tag_rows_stay_exact(service: Any, aws: SimpleNamespace) -> None:
+    """Another edit lands between this edit's read and its write: the conditional write must
+    fail, be retried on fresh data, and leave exactly the final tags' rows (none stale)."""
     from image_service.models import ImageEdit
 
     image = service.upload(new_image(tags=("a",)))
-    edits = [ImageEdit(tags=(f"t{i}", "shared")) for i in range(8)]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(lambda e: service.edit(image.image_id, e, caller="alice"), edits))
-    final = service.get(image.image_id)
-    assert {row[0] for row in tag_rows(aws)} == set(final.tags)
-    assert len(tag_rows(aws)) == len(final.tags) == 2
+    raced = {"done": False}
+
+    def interfere(**_: Any) -> None:
+        if not raced["done"]:
+            raced["done"] = True
+            service.edit(image.image_id, ImageEdit(tags=("b", "c")), caller="alice")
+
+    aws.dynamodb.meta.events.register("before-call.dynamodb.TransactWriteItems", interfere, unique_id="race")
+    edited = service.edit(image.image_id, ImageEdit(tags=("d",)), caller="alice")
+    aws.dynamodb.meta.events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="race")
+
+    assert raced["done"] and edited.tags == ("d",)
+    assert tag_rows(aws) == {("d", image.image_id, "alice#d")}
+
+
+def start_direct(service: Any, aws: SimpleNamespace, data: bytes, content_type: str = "image/png") -> str:
+    from image_service.models import UploadRequest
+
+    started = service.start_direct_upload(
+        UploadRequest(user_id="alice", title="t", description="", tags=("cats",), content_type=content_type)
+    )
+    aws.s3.put_object(Bucket=aws.bucket, Key=started["upload"]["fields"]["key"], Body=data)
+    return started["image_id"]
+
+
+def test_direct_upload_is_invisible_until_finalised_then_complete(service: Any, aws: SimpleNamespace) -> None:
+    image_id = start_direct(service, aws, picture())
+    with pytest.raises(NotFound):
+        service.get(image_id)
+    assert listing(service, user_id="alice") == [] and listing(service, tag="cats") == []
+
+    image = service.finalise_upload(f"uploads/{image_id}")
+    assert image is not None and service.get(image_id) == image
+    assert listing(service, user_id="alice", tag="cats") == [image_id]
+    keys = sorted(o["Key"] for o in aws.s3.list_objects_v2(Bucket=aws.bucket)["Contents"])
+    assert keys == [f"images/{image_id}", f"thumbnails/{image_id}.jpg"]
+
+    # S3 may deliver the same event again: nothing changes.
+    assert service.finalise_upload(f"uploads/{image_id}") is None
+    assert service.get(image_id) == image
+
+
+def test_direct_upload_that_fails_validation_leaves_nothing(service: Any, aws: SimpleNamespace, snapshot: Any) -> None:
+    image_id = start_direct(service, aws, b"not an image at all")
+    assert service.finalise_upload(f"uploads/{image_id}") is None
+    assert snapshot() == {"objects": [], "images": [], "tags": []}
+
+
+def test_object_without_a_pending_upload_is_removed(service: Any, aws: SimpleNamespace, snapshot: Any) -> None:
+    aws.s3.put_object(Bucket=aws.bucket, Key="uploads/01JDQ8ZB3F2T6X8W4N5R7K9M0Z", Body=picture())
+    aws.s3.put_object(Bucket=aws.bucket, Key="uploads/../../escape", Body=b"x")
+    assert service.finalise_upload("uploads/01JDQ8ZB3F2T6X8W4N5R7K9M0Z") is None
+    assert service.finalise_upload("uploads/../../escape") is None
+    assert snapshot() == {"objects": [], "images": [], "tags": []}
+
+
+def test_pending_upload_expires_by_ttl(service: Any, aws: SimpleNamespace) -> None:
+    image_id = start_direct(service, aws, picture())
+    row = aws.dynamodb.get_item(TableName=aws.images_table, Key={"image_id": {"S": image_id}})["Item"]
+    assert row["status"] == {"S": "pending"} and "created_at" not in row
+    import time
+
+    assert 0 < int(row["expires_at"]["N"]) - time.time() <= 86_400

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import Any
 
-from .aws import translate_aws_errors
+from botocore.exceptions import ClientError
+
+from .aws import error_code, translate_aws_errors
+from .errors import PayloadTooLarge, ServiceUnavailable
 
 # Object keys never change content (a new upload gets a new id), so caches may keep them.
 _CACHE_CONTROL = "private, max-age=31536000, immutable"
@@ -16,8 +20,9 @@ class BlobStore:
         self._s3 = s3_client
         self._bucket = bucket_name
 
-    def put(self, key: str, data: bytes, *, content_type: str, sha256_digest: bytes) -> None:
+    def put(self, key: str, data: bytes, *, content_type: str, sha256_digest: bytes | None = None) -> None:
         """Store ``data``; S3 verifies the SHA-256 checksum and rejects a corrupted body."""
+        digest = sha256_digest or hashlib.sha256(data).digest()
         with translate_aws_errors("image storage"):
             self._s3.put_object(
                 Bucket=self._bucket,
@@ -25,13 +30,60 @@ class BlobStore:
                 Body=data,
                 ContentType=content_type,
                 CacheControl=_CACHE_CONTROL,
-                ChecksumSHA256=base64.b64encode(sha256_digest).decode("ascii"),
+                ChecksumSHA256=base64.b64encode(digest).decode("ascii"),
             )
 
     def delete(self, key: str) -> None:
         """Delete ``key``. Deleting a missing key succeeds, so retries are safe."""
         with translate_aws_errors("image storage"):
             self._s3.delete_object(Bucket=self._bucket, Key=key)
+
+    def delete_many(self, keys: list[str]) -> None:
+        """Delete several keys in one request; fails if any one could not be deleted."""
+        with translate_aws_errors("image storage"):
+            response = self._s3.delete_objects(
+                Bucket=self._bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
+            )
+        if response.get("Errors"):
+            raise ServiceUnavailable("image storage could not delete every object, please retry")
+
+    def size_of(self, key: str) -> int | None:
+        """The object's size in bytes, or None if it does not exist."""
+        try:
+            with translate_aws_errors("image storage"):
+                return int(self._s3.head_object(Bucket=self._bucket, Key=key)["ContentLength"])
+        except ClientError as exc:
+            if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def read(self, key: str, *, max_bytes: int) -> tuple[bytes, bytes]:
+        """The object's bytes and their SHA-256, hashed while streaming; refuses more than ``max_bytes``."""
+        digest = hashlib.sha256()
+        chunks = bytearray()
+        with translate_aws_errors("image storage"):
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+            for chunk in body.iter_chunks(chunk_size=1024 * 1024):
+                digest.update(chunk)
+                chunks += chunk
+                if len(chunks) > max_bytes:
+                    body.close()
+                    raise PayloadTooLarge(f"the uploaded file is over {max_bytes} bytes")
+        return bytes(chunks), digest.digest()
+
+    def presigned_post(self, key: str, *, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
+        """A browser/curl upload form for exactly ``key``, this content type and size range.
+
+        S3 enforces the policy, but the finaliser checks the stored object again anyway.
+        """
+        post = self._s3.generate_presigned_post(
+            Bucket=self._bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires_in,
+        )
+        return {"url": post["url"], "fields": post["fields"], "expires_in": expires_in}
 
     def presigned_get_url(self, key: str, *, expires_in: int) -> str:
         """A time-limited GET URL. Signing is local: no request is sent to S3."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 # 6,000,000-character string, leaving ~290 KB for the JSON fields and the event envelope.
 DEFAULT_MAX_IMAGE_BYTES = 4_500_000
 MAX_DOWNLOAD_URL_TTL_SECONDS = 3600
+# Photos sent straight to S3 (POST /images/uploads) skip Lambda's payload limit.
+DEFAULT_MAX_DIRECT_UPLOAD_BYTES = 25 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,11 @@ class Settings:
     cursor_secret: bytes
     # "cognito": writes need an authenticated caller; "none": the open demo mode.
     auth_mode: str = "cognito"
+    max_direct_upload_bytes: int = DEFAULT_MAX_DIRECT_UPLOAD_BYTES
+    upload_url_ttl_seconds: int = 900
+    # A direct upload that never arrives is forgotten after this long (DynamoDB TTL).
+    pending_upload_ttl_seconds: int = 86_400
+    thumbnail_max_side: int = 320
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -48,7 +55,20 @@ class Settings:
             # Only the list function signs cursors; the others never read this.
             cursor_secret=env.get("CURSOR_SECRET", "").encode(),
             auth_mode=_auth_mode(env.get("AUTH_MODE", "cognito")),
+            max_direct_upload_bytes=_bounded(
+                env, "MAX_DIRECT_UPLOAD_BYTES", DEFAULT_MAX_DIRECT_UPLOAD_BYTES, 1, 5 * 1024**3
+            ),
+            upload_url_ttl_seconds=_bounded(env, "UPLOAD_URL_TTL_SECONDS", 900, 1, 3600),
+            pending_upload_ttl_seconds=_bounded(env, "PENDING_UPLOAD_TTL_SECONDS", 86_400, 60, 7 * 86_400),
+            thumbnail_max_side=_bounded(env, "THUMBNAIL_MAX_SIDE", 320, 16, 2048),
         )
+
+
+def _bounded(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = int(env.get(name, str(default)))
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be {low}..{high}")
+    return value
 
 
 def _auth_mode(value: str) -> str:

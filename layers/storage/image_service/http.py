@@ -61,6 +61,26 @@ def request_body(event: dict[str, Any]) -> str | None:
         raise BadRequest("request body must be UTF-8 JSON", code="invalid_json") from exc
 
 
+def request_bytes(event: dict[str, Any]) -> bytes:
+    """The raw body: API Gateway base64-encodes bodies of its binary media types (image/*)."""
+    body = event.get("body") or ""
+    if not event.get("isBase64Encoded"):
+        return body.encode("utf-8")
+    try:
+        return base64.b64decode(body, validate=True)
+    except binascii.Error as exc:
+        raise BadRequest("request body is not valid base64", code="invalid_body") from exc
+
+
+def header(event: dict[str, Any], name: str) -> str | None:
+    """A request header, whatever its case (HTTP headers are case-insensitive)."""
+    wanted = name.lower()
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == wanted:
+            return str(value)
+    return None
+
+
 def query_parameters(event: dict[str, Any]) -> dict[str, str]:
     return single_query_values(event.get("multiValueQueryStringParameters"), event.get("queryStringParameters"))
 

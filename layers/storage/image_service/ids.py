@@ -26,3 +26,11 @@ def new_image_id(now_ms: int | None = None) -> str:
 
 def is_image_id(value: str) -> bool:
     return bool(IMAGE_ID_PATTERN.match(value))
+
+
+def timestamp_ms(image_id: str) -> int:
+    """The creation time (Unix milliseconds) encoded in the first 10 characters of an id."""
+    value = 0
+    for char in image_id[:10]:
+        value = value * 32 + _ALPHABET.index(char)
+    return value

@@ -14,10 +14,11 @@ from botocore.exceptions import ClientError
 
 from .aws import error_code, translate_aws_errors
 from .errors import ServiceUnavailable
-from .models import Image, ImageEdit
+from .models import Image, ImageEdit, UploadRequest
 from .tag_index import TagIndex, query_newest_first
 
 USER_INDEX = "user_id-index"
+PENDING = "pending"
 _BATCH_GET_MAX_KEYS = 100
 _BATCH_GET_MAX_ROUNDS = 5
 
@@ -36,8 +37,39 @@ def image_to_item(image: Image, version: int = 1) -> dict[str, Any]:
         "width": {"N": str(image.width)},
         "height": {"N": str(image.height)},
         "object_key": {"S": image.object_key},
+        "variants": {"L": [{"S": variant} for variant in image.variants]},
+        "location_removed": {"BOOL": image.location_removed},
         "version": {"N": str(version)},
     }
+
+
+def pending_to_item(image_id: str, request: UploadRequest, expires_at: int) -> dict[str, Any]:
+    """A direct upload waiting for its object. No ``created_at``: the sparse ``user_id-index``
+    leaves it out, so it never shows in a listing; ``expires_at`` lets DynamoDB's TTL remove it."""
+    assert request.user_id is not None
+    return {
+        "image_id": {"S": image_id},
+        "status": {"S": PENDING},
+        "user_id": {"S": request.user_id},
+        "title": {"S": request.title},
+        "description": {"S": request.description},
+        "tags": {"L": [{"S": tag} for tag in request.tags]},
+        "content_type": {"S": request.content_type},
+        "keep_location": {"BOOL": request.keep_location},
+        "expires_at": {"N": str(expires_at)},
+        "version": {"N": "1"},
+    }
+
+
+def item_to_pending(item: dict[str, Any]) -> UploadRequest:
+    return UploadRequest(
+        user_id=item["user_id"]["S"],
+        title=item.get("title", {}).get("S", ""),
+        description=item.get("description", {}).get("S", ""),
+        tags=tuple(tag["S"] for tag in item.get("tags", {}).get("L", [])),
+        content_type=item["content_type"]["S"],
+        keep_location=item.get("keep_location", {}).get("BOOL", False),
+    )
 
 
 def item_to_image(item: dict[str, Any]) -> Image:
@@ -54,6 +86,8 @@ def item_to_image(item: dict[str, Any]) -> Image:
         width=int(item.get("width", {}).get("N", "0")),
         height=int(item.get("height", {}).get("N", "0")),
         object_key=item["object_key"]["S"],
+        variants=tuple(v["S"] for v in item.get("variants", {}).get("L", [{"S": "original"}])),
+        location_removed=item.get("location_removed", {}).get("BOOL", False),
     )
 
 
@@ -104,9 +138,54 @@ class ImagesRepository:
                 TableName=self.table_name, Key={"image_id": {"S": image_id}}, ConsistentRead=consistent
             )
         item = response.get("Item")
-        if item is None:
+        if item is None or "status" in item:  # a pending direct upload is not an image yet
             return None
         return item_to_image(item), int(item.get("version", {}).get("N", "1"))
+
+    def add_pending(self, image_id: str, request: UploadRequest, expires_at: int) -> None:
+        with translate_aws_errors("the image table"):
+            self._dynamodb.put_item(
+                TableName=self.table_name,
+                Item=pending_to_item(image_id, request, expires_at),
+                ConditionExpression="attribute_not_exists(image_id)",
+            )
+
+    def get_pending(self, image_id: str) -> UploadRequest | None:
+        with translate_aws_errors("the image table"):
+            item = self._dynamodb.get_item(
+                TableName=self.table_name, Key={"image_id": {"S": image_id}}, ConsistentRead=True
+            ).get("Item")
+        if item is None or item.get("status", {}).get("S") != PENDING:
+            return None
+        return item_to_pending(item)
+
+    def finalise(self, image: Image) -> bool:
+        """Turn a pending row into ``image`` and write its tag rows, together; False if it was
+        not pending any more (S3 may deliver an event twice)."""
+        put_image = {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": image_to_item(image),
+                "ConditionExpression": "#status = :pending",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {":pending": {"S": PENDING}},
+            }
+        }
+        return self._transact([put_image, *self._tags.put_actions(image)])
+
+    def discard_pending(self, image_id: str) -> None:
+        try:
+            with translate_aws_errors("the image table"):
+                self._dynamodb.delete_item(
+                    TableName=self.table_name,
+                    Key={"image_id": {"S": image_id}},
+                    ConditionExpression="#status = :pending",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={":pending": {"S": PENDING}},
+                )
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
 
     def remove(self, image: Image, version: int, *, owner: str | None) -> bool:
         """Delete ``image`` and its tag rows if it is still at ``version`` (and owned by ``owner``).

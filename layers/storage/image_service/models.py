@@ -20,12 +20,17 @@ class Image:
     height: int
     created_at: str
     object_key: str = field(repr=False)
+    # "original", plus "thumbnail" once one is stored beside it.
+    variants: tuple[str, ...] = ("original",)
+    # True when GPS data was found and removed before storing (the uploader did not opt in).
+    location_removed: bool = False
 
     def to_public_dict(self) -> dict[str, Any]:
         """The API's image object. The S3 key is an internal detail and stays out."""
         body = asdict(self)
         del body["object_key"]
         body["tags"] = list(self.tags)
+        body["variants"] = list(self.variants)
         return body
 
 
@@ -50,6 +55,7 @@ class NewImage:
     width: int
     height: int
     data: bytes = field(repr=False)
+    keep_location: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,3 +73,15 @@ class ImageEdit:
     title: str | None = None
     description: str | None = None
     tags: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """A validated ``POST /images/uploads``: the metadata of a photo the client sends to S3 itself."""
+
+    user_id: str | None
+    title: str
+    description: str
+    tags: tuple[str, ...]
+    content_type: str
+    keep_location: bool = False

@@ -1,8 +1,11 @@
 """The use cases: upload, get, download, list and delete. No HTTP and no boto3 here.
 
 Ordering rules that keep storage consistent when a step fails:
-- upload: object first, then metadata + tags in one transaction; if the transaction fails the
-  object is deleted again, so a failed upload leaves nothing behind.
+- upload: objects first (the original, location removed unless kept, and its thumbnail), then
+  metadata + tags in one transaction; if the transaction fails the objects are deleted again, so
+  a failed upload leaves nothing behind.
+- direct upload: a pending row (invisible: not indexed, expires by TTL) and a pre-signed POST;
+  the S3 event finalises it like an upload, or removes a file that fails validation.
 - edit: metadata and the changed tag rows in one transaction, conditional on the version read
   and on the owner, so concurrent edits never leave stale or missing tag rows.
 - delete: metadata + tags first (conditional, so two concurrent deletes cannot both succeed),
@@ -24,19 +27,40 @@ from .aws import make_clients
 from .blob_store import BlobStore
 from .config import Settings
 from .cursors import CursorCodec
-from .errors import Forbidden, NotFound, ServiceUnavailable
-from .ids import new_image_id
+from .errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
+from .ids import is_image_id, new_image_id, timestamp_ms
 from .images_repository import ImagesRepository
-from .models import Image, ImageEdit, ImagePage, ListQuery, NewImage
+from .imaging import THUMBNAIL_CONTENT_TYPE, make_thumbnail
+from .location import strip_location
+from .models import Image, ImageEdit, ImagePage, ListQuery, NewImage, UploadRequest
 from .tag_index import TagIndex
+from .validation import check_image
 
 logger = logging.getLogger("image_service")
 
 _WRITE_ATTEMPTS = 5
 
 
+UPLOAD_PREFIX = "uploads/"
+
+
 def object_key_for(image_id: str) -> str:
     return f"images/{image_id}"
+
+
+def thumbnail_key_for(image_id: str) -> str:
+    return f"thumbnails/{image_id}.jpg"
+
+
+def upload_key_for(image_id: str) -> str:
+    return f"{UPLOAD_PREFIX}{image_id}"
+
+
+def keys_of(image: Image) -> list[str]:
+    keys = [image.object_key]
+    if "thumbnail" in image.variants:
+        keys.append(thumbnail_key_for(image.image_id))
+    return keys
 
 
 def created_at_of(image_id_ms: int) -> str:
@@ -54,7 +78,9 @@ class ImageService:
         cursors: CursorCodec | None,
         download_url_ttl_seconds: int,
         clock_ms: Callable[[], int] | None = None,
+        settings: Settings | None = None,
     ) -> None:
+        self._settings = settings or Settings.from_env({})
         self._images = images
         self._tags = tags
         self._blobs = blobs
@@ -72,16 +98,82 @@ class ImageService:
             BlobStore(s3, settings.bucket_name),
             cursors=CursorCodec(settings.cursor_secret) if settings.cursor_secret else None,
             download_url_ttl_seconds=settings.download_url_ttl_seconds,
+            settings=settings,
         )
 
     # -- writes ---------------------------------------------------------------------------
 
     def upload(self, new: NewImage) -> Image:
+        """Store an image sent through the API (JSON or raw body): object, thumbnail, metadata."""
         if new.user_id is None:
+            raise ValueError("the owner of a new image must be decided before upload")
+        image_id = new_image_id(self._clock_ms())
+        image = self._store_objects(image_id, new)
+        try:
+            self._images.add(image)
+        except Exception:
+            self._discard_objects(image)
+            raise
+        logger.info("image uploaded", extra={"image_id": image_id, "size_bytes": image.size_bytes})
+        return image
+
+    def start_direct_upload(self, request: UploadRequest) -> dict[str, Any]:
+        """Reserve an id and hand out a pre-signed S3 POST; the image appears once finalised."""
+        if request.user_id is None:
             raise ValueError("the owner of a new image must be decided before upload")
         now_ms = self._clock_ms()
         image_id = new_image_id(now_ms)
-        digest = hashlib.sha256(new.data).digest()
+        expires_at = now_ms // 1000 + self._settings.pending_upload_ttl_seconds
+        self._images.add_pending(image_id, request, expires_at)
+        post = self._blobs.presigned_post(
+            upload_key_for(image_id),
+            content_type=request.content_type,
+            max_bytes=self._settings.max_direct_upload_bytes,
+            expires_in=self._settings.upload_url_ttl_seconds,
+        )
+        logger.info("direct upload started", extra={"image_id": image_id})
+        return {"image_id": image_id, "upload": post, "max_bytes": self._settings.max_direct_upload_bytes}
+
+    def finalise_upload(self, key: str) -> Image | None:
+        """Validate an object that arrived under ``uploads/`` and make it a visible image.
+
+        The S3 POST policy already limits type and size, but nothing is trusted: the stored bytes
+        are checked again. A file that fails is removed with its pending row; nothing is listed.
+        """
+        image_id = key.removeprefix(UPLOAD_PREFIX)
+        request = (
+            self._images.get_pending(image_id) if key.startswith(UPLOAD_PREFIX) and is_image_id(image_id) else None
+        )
+        if request is None:  # already finalised (a repeated event) or never announced
+            if self._images.get(image_id) is None:
+                self._blobs.delete(key)
+            return None
+        max_bytes = self._settings.max_direct_upload_bytes
+        try:
+            data, _ = self._blobs.read(key, max_bytes=max_bytes)
+            new = check_image(request, data, max_bytes)
+        except (BadRequest, PayloadTooLarge) as rejected:
+            logger.warning("direct upload rejected", extra={"image_id": image_id, "code": rejected.code})
+            self._blobs.delete(key)
+            self._images.discard_pending(image_id)
+            return None
+        image = self._store_objects(image_id, new)
+        try:
+            finalised = self._images.finalise(image)
+        except Exception:
+            self._discard_objects(image)
+            raise
+        if finalised:
+            self._blobs.delete(key)
+            logger.info("direct upload finalised", extra={"image_id": image_id, "size_bytes": image.size_bytes})
+        return image if finalised else None
+
+    def _store_objects(self, image_id: str, new: NewImage) -> Image:
+        """Put the original (location removed unless kept) and its thumbnail; return the Image."""
+        assert new.user_id is not None
+        data, location_removed = (new.data, False) if new.keep_location else strip_location(new.data, new.content_type)
+        digest = hashlib.sha256(data).digest()
+        thumbnail = make_thumbnail(data, self._settings.thumbnail_max_side)
         image = Image(
             image_id=image_id,
             user_id=new.user_id,
@@ -89,27 +181,28 @@ class ImageService:
             description=new.description,
             tags=new.tags,
             content_type=new.content_type,
-            size_bytes=len(new.data),
+            size_bytes=len(data),
             sha256=digest.hex(),
             width=new.width,
             height=new.height,
-            created_at=created_at_of(now_ms),
+            created_at=created_at_of(timestamp_ms(image_id)),
             object_key=object_key_for(image_id),
+            variants=("original", "thumbnail"),
+            location_removed=location_removed,
         )
-        self._blobs.put(image.object_key, new.data, content_type=image.content_type, sha256_digest=digest)
+        self._blobs.put(image.object_key, data, content_type=image.content_type, sha256_digest=digest)
         try:
-            self._images.add(image)
+            self._blobs.put(thumbnail_key_for(image_id), thumbnail, content_type=THUMBNAIL_CONTENT_TYPE)
         except Exception:
-            self._discard_object(image.object_key)
+            self._discard_objects(image)
             raise
-        logger.info("image uploaded", extra={"image_id": image_id, "size_bytes": image.size_bytes})
         return image
 
     def delete(self, image_id: str, *, caller: str | None = None) -> None:
         """Delete an image; with a ``caller``, only if they own it."""
         image, _ = self._conditional_write(image_id, caller, lambda img, v: self._images.remove(img, v, owner=caller))
         try:
-            self._blobs.delete(image.object_key)
+            self._blobs.delete_many(keys_of(image))
         except Exception:
             self._restore_metadata(image)
             raise
@@ -152,10 +245,13 @@ class ImageService:
             raise NotFound("image not found")
         return found[0]
 
-    def download_url(self, image_id: str) -> dict[str, Any]:
+    def download_url(self, image_id: str, variant: str = "original") -> dict[str, Any]:
         image = self.get(image_id)
-        url = self._blobs.presigned_get_url(image.object_key, expires_in=self._download_ttl)
-        return {"url": url, "expires_in": self._download_ttl}
+        if variant not in image.variants:
+            raise NotFound(f"this image has no {variant}")
+        key = image.object_key if variant == "original" else thumbnail_key_for(image_id)
+        url = self._blobs.presigned_get_url(key, expires_in=self._download_ttl)
+        return {"url": url, "expires_in": self._download_ttl, "variant": variant}
 
     def list(self, query: ListQuery) -> ImagePage:
         if self._cursors is None:
@@ -179,11 +275,13 @@ class ImageService:
 
     # -- compensation ---------------------------------------------------------------------
 
-    def _discard_object(self, key: str) -> None:
+    def _discard_objects(self, image: Image) -> None:
         try:
-            self._blobs.delete(key)
+            self._blobs.delete_many(keys_of(image))
         except Exception:
-            logger.error("could not remove the object of a failed upload", extra={"object_key": key}, exc_info=True)
+            logger.error(
+                "could not remove the objects of a failed upload", extra={"image_id": image.image_id}, exc_info=True
+            )
 
     def _restore_metadata(self, image: Image) -> None:
         try:

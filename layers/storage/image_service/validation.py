@@ -14,7 +14,7 @@ from typing import Any
 from .errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from .ids import is_image_id
 from .imaging import SUPPORTED_CONTENT_TYPES, inspect_image
-from .models import ImageEdit, ListQuery, NewImage
+from .models import ImageEdit, ListQuery, NewImage, UploadRequest
 
 USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 # Letters and digits of any script, "_" and "-": no separators, so a tag is one URL-safe word.
@@ -25,7 +25,9 @@ MAX_DESCRIPTION_CHARS = 2000
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_NEXT_TOKEN_CHARS = 1024
-UPLOAD_FIELDS = frozenset({"user_id", "title", "description", "tags", "content_type", "image_base64"})
+METADATA_FIELDS = frozenset({"user_id", "title", "description", "tags", "content_type", "keep_location"})
+UPLOAD_FIELDS = METADATA_FIELDS | {"image_base64"}
+RAW_UPLOAD_PARAMETERS = frozenset({"user_id", "title", "description", "tags", "keep_location"})
 EDIT_FIELDS = frozenset({"title", "description", "tags"})
 LIST_PARAMETERS = frozenset({"user_id", "tag", "limit", "next_token"})
 # Room for the JSON fields around the base64 string when pre-checking a body's length.
@@ -81,7 +83,7 @@ def _text(body: dict[str, Any], field: str, max_chars: int, *, multiline: bool) 
     if len(value) > max_chars:
         raise BadRequest(f"{field} must be at most {max_chars} characters", code="invalid_field")
     allowed = "\n\t" if multiline else ""
-    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
+    if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in value):
         raise BadRequest(f"{field} must not contain control characters", code="invalid_field")
     return value
 
@@ -98,6 +100,65 @@ def parse_json_object(body: str | None) -> dict[str, Any]:
     return parsed
 
 
+def _content_type(value: Any) -> str:
+    if not isinstance(value, str):
+        raise BadRequest("content_type must be a string", code="invalid_field")
+    content_type = value.split(";", 1)[0].strip().lower()
+    if content_type == "image/jpg":
+        content_type = "image/jpeg"
+    if content_type not in SUPPORTED_CONTENT_TYPES:
+        raise UnsupportedMediaType(f"content_type must be one of {', '.join(sorted(SUPPORTED_CONTENT_TYPES))}")
+    return content_type
+
+
+def _flag(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise BadRequest(f"{field} must be true or false", code="invalid_field")
+
+
+def _metadata(fields: dict[str, Any], allowed: frozenset[str]) -> UploadRequest:
+    """The metadata fields every upload style shares, validated."""
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(unknown)[:200]}", code="unknown_field")
+    if "content_type" not in fields:
+        raise BadRequest("content_type is required", code="missing_field")
+    # Optional: a signed-in caller owns what they upload (see identity.owner_for_upload).
+    user_id = parse_user_id(fields["user_id"]) if fields.get("user_id") is not None else None
+    return UploadRequest(
+        user_id=user_id,
+        title=_text(fields, "title", MAX_TITLE_CHARS, multiline=False),
+        description=_text(fields, "description", MAX_DESCRIPTION_CHARS, multiline=True),
+        tags=normalize_tags(fields.get("tags")),
+        content_type=_content_type(fields["content_type"]),
+        keep_location=_flag(fields.get("keep_location", False), "keep_location"),
+    )
+
+
+def check_image(meta: UploadRequest, data: bytes, max_image_bytes: int) -> NewImage:
+    if len(data) > max_image_bytes:
+        raise PayloadTooLarge(f"image must be at most {max_image_bytes} bytes")
+    if not data:
+        raise BadRequest("the image is empty", code="invalid_image")
+    info = inspect_image(data)
+    if info.content_type != meta.content_type:
+        raise BadRequest(f"image bytes are {info.content_type}, not {meta.content_type}", code="content_type_mismatch")
+    return NewImage(
+        user_id=meta.user_id,
+        title=meta.title,
+        description=meta.description,
+        tags=meta.tags,
+        content_type=meta.content_type,
+        width=info.width,
+        height=info.height,
+        data=data,
+        keep_location=meta.keep_location,
+    )
+
+
 def parse_upload(body: str | None, *, max_image_bytes: int) -> NewImage:
     """Validate a ``POST /images`` JSON body and decode its image."""
     max_chars = base64_length(max_image_bytes)
@@ -105,50 +166,36 @@ def parse_upload(body: str | None, *, max_image_bytes: int) -> NewImage:
     if body is not None and len(body) > max_chars + _JSON_FIELDS_ALLOWANCE:
         raise PayloadTooLarge(f"image must be at most {max_image_bytes} bytes")
     fields = parse_json_object(body)
-    unknown = sorted(set(fields) - UPLOAD_FIELDS)
-    if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(unknown)[:200]}", code="unknown_field")
-    for required in ("content_type", "image_base64"):
-        if required not in fields:
-            raise BadRequest(f"{required} is required", code="missing_field")
-
-    # Optional: a signed-in caller owns what they upload (see identity.owner_for_upload).
-    user_id = parse_user_id(fields["user_id"]) if fields.get("user_id") is not None else None
-    title = _text(fields, "title", MAX_TITLE_CHARS, multiline=False)
-    description = _text(fields, "description", MAX_DESCRIPTION_CHARS, multiline=True)
-    tags = normalize_tags(fields.get("tags"))
-
-    content_type = fields["content_type"]
-    if not isinstance(content_type, str):
-        raise BadRequest("content_type must be a string", code="invalid_field")
-    content_type = content_type.strip().lower()
-    if content_type == "image/jpg":
-        content_type = "image/jpeg"
-    if content_type not in SUPPORTED_CONTENT_TYPES:
-        raise UnsupportedMediaType(f"content_type must be one of {', '.join(sorted(SUPPORTED_CONTENT_TYPES))}")
-
+    if "image_base64" not in fields and not (set(fields) - UPLOAD_FIELDS):
+        raise BadRequest("image_base64 is required", code="missing_field")
+    meta = _metadata({k: v for k, v in fields.items() if k != "image_base64"}, METADATA_FIELDS)
     encoded = fields["image_base64"]
     if not isinstance(encoded, str):
         raise BadRequest("image_base64 must be a string", code="invalid_base64")
     if len(encoded) > max_chars:
         raise PayloadTooLarge(f"image must be at most {max_image_bytes} bytes")
-    data = decode_base64(encoded)
-    if len(data) > max_image_bytes:
-        raise PayloadTooLarge(f"image must be at most {max_image_bytes} bytes")
+    return check_image(meta, decode_base64(encoded), max_image_bytes)
 
-    info = inspect_image(data)
-    if info.content_type != content_type:
-        raise BadRequest(f"image bytes are {info.content_type}, not {content_type}", code="content_type_mismatch")
-    return NewImage(
-        user_id=user_id,
-        title=title,
-        description=description,
-        tags=tags,
-        content_type=content_type,
-        width=info.width,
-        height=info.height,
-        data=data,
-    )
+
+def parse_raw_upload(
+    data: bytes, content_type: str | None, params: dict[str, str], *, max_image_bytes: int
+) -> NewImage:
+    """Validate ``POST /images`` with the image itself as the body and metadata in the query."""
+    fields: dict[str, Any] = {name: value for name, value in params.items()}
+    unknown = sorted(set(fields) - RAW_UPLOAD_PARAMETERS)
+    if unknown:
+        raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)[:200]}", code="unknown_field")
+    if "tags" in fields:
+        fields["tags"] = [tag for tag in fields["tags"].split(",") if tag.strip()]
+    fields["content_type"] = content_type or ""
+    return check_image(_metadata(fields, METADATA_FIELDS), data, max_image_bytes)
+
+
+def parse_upload_request(body: str | None) -> UploadRequest:
+    """Validate ``POST /images/uploads``: the metadata of a photo sent straight to S3."""
+    if body is not None and len(body) > _JSON_FIELDS_ALLOWANCE:
+        raise PayloadTooLarge("upload metadata must be at most 64 KB")
+    return _metadata(parse_json_object(body), METADATA_FIELDS)
 
 
 def parse_edit(body: str | None) -> ImageEdit:
@@ -223,3 +270,13 @@ def parse_image_id(path_parameters: dict[str, str] | None) -> str:
     if not is_image_id(image_id):
         raise BadRequest("image_id is not a valid image id", code="invalid_image_id")
     return image_id
+
+
+VARIANTS = ("original", "thumbnail")
+
+
+def parse_variant(params: dict[str, str]) -> str:
+    variant = params.get("variant") or "original"
+    if variant not in VARIANTS:
+        raise BadRequest(f"variant must be one of {', '.join(VARIANTS)}", code="invalid_variant")
+    return variant

@@ -1,0 +1,44 @@
+"""moto's server with one change: AWS requests are applied one at a time.
+
+DynamoDB guarantees that a conditional write or a transaction is atomic; moto's in-memory
+backends do not when two requests run in parallel threads (both can pass a condition before
+either writes). Serialising requests restores DynamoDB's guarantee, so races between our
+functions behave locally as they do on AWS. Connections are still accepted concurrently.
+
+    python -m localapi.moto_server HOST PORT
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import run_simple
+
+
+def serialized(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]]:
+    lock = threading.Lock()
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with lock:
+            return list(app(environ, start_response))  # the whole response, inside the lock
+
+    return application
+
+
+def main(argv: list[str]) -> int:
+    host, port = argv[1], int(argv[2])
+    os.environ.setdefault("MOTO_PORT", str(port))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    app = DomainDispatcherApplication(create_backend_app)
+    run_simple(host, port, serialized(app), threaded=True, request_handler=MotoRequestHandler)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

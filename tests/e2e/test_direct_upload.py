@@ -1,0 +1,207 @@
+"""Real phone photos over HTTP against the local mode: pre-signed direct uploads finalised by the
+S3 event, raw binary uploads, thumbnails and location privacy."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import time
+from typing import Any
+
+import pytest
+import requests
+from PIL import ExifTags, Image
+
+from image_service.location import strip_location
+from tests.conftest import picture
+from tests.e2e.conftest import Api
+
+GPS = ExifTags.IFD.GPSInfo
+ORIENTATION = 0x0112
+
+
+def phone_jpeg(
+    target_bytes: int = 0, size: tuple[int, int] = (400, 300), gps: bool = True, orientation: int = 6
+) -> bytes:
+    """A JPEG as a phone writes it: EXIF with orientation and (optionally) a GPS position.
+
+    With ``target_bytes`` the pixels are noise, which JPEG cannot compress, to reach that size.
+    """
+    exif = Image.Exif()
+    exif[ORIENTATION] = orientation
+    exif[0x010F] = "PhoneMaker"
+    if gps:
+        position = exif.get_ifd(GPS)
+        position.update({1: "N", 2: (52.0, 31.0, 12.5), 3: "E", 4: (13.0, 24.0, 1.0)})
+    if target_bytes:
+        side = int((target_bytes / 1.1) ** 0.5)  # noise at quality 95 costs ~1.2 bytes per pixel
+        size = (side * 4 // 3, side * 3 // 4)
+        picture_ = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+    else:
+        picture_ = Image.new("RGB", size, (30, 120, 200))
+    out = io.BytesIO()
+    picture_.save(out, "JPEG", quality=95, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def exif_of(data: bytes) -> Image.Exif:
+    with Image.open(io.BytesIO(data)) as opened:
+        return opened.getexif()
+
+
+def start_upload(api: Api, user: str, **fields: Any) -> dict:
+    body = {"user_id": user, "content_type": "image/jpeg", "title": "From my phone", **fields}
+    response = api.request("POST", "/images/uploads", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def post_file(started: dict, data: bytes, content_type: str = "image/jpeg") -> None:
+    upload = started["upload"]
+    response = requests.post(
+        upload["url"], data=upload["fields"], files={"file": ("photo.jpg", data, content_type)}, timeout=60
+    )
+    assert response.status_code in (200, 201, 204), response.text
+
+
+def wait_for(api: Api, image_id: str, timeout: float = 30.0) -> requests.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = api.request("GET", f"/images/{image_id}")
+        if response.status_code == 200 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.2)
+
+
+def objects(api: Api, prefix: str) -> list[str]:
+    _, s3 = api.app.aws.clients()
+    bucket = api.app.template.bucket_names()[0]
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+
+
+def test_twelve_megabyte_photo_goes_direct_to_storage(api: Api, user: str, tag: str) -> None:
+    original = phone_jpeg(target_bytes=12_000_000)
+    assert len(original) > 11_000_000  # far over the 4.5 MB a JSON upload allows
+
+    started = start_upload(api, user, tags=[tag])
+    assert started["max_bytes"] == 25 * 1024 * 1024
+    fields = started["upload"]["fields"]
+    assert fields["key"] == f"uploads/{started['image_id']}" and fields["Content-Type"] == "image/jpeg"
+    assert api.request("GET", f"/images/{started['image_id']}").status_code == 404  # not visible yet
+
+    post_file(started, original)
+    response = wait_for(api, started["image_id"])
+    assert response.status_code == 200, response.text
+    image = response.json()
+    assert image["location_removed"] is True and image["variants"] == ["original", "thumbnail"]
+    assert api.list_all(user_id=user, tag=tag) == [started["image_id"]]
+
+    # The stored photo is the upload minus its GPS block, byte for byte, orientation kept.
+    url = api.request("GET", f"/images/{started['image_id']}/download").json()["url"]
+    served = requests.get(url, timeout=60).content
+    assert served == strip_location(original, "image/jpeg")[0]
+    assert served != original and len(original) - len(served) < 1000
+    assert GPS not in exif_of(served) and exif_of(served)[ORIENTATION] == 6
+    assert image["size_bytes"] == len(served)
+    assert objects(api, f"uploads/{started['image_id']}") == []  # the upload object is gone
+
+
+def test_jpeg_with_gps_comes_back_without_it_unless_kept(api: Api, user: str) -> None:
+    for keep in (False, True):
+        response = api.request(
+            "POST",
+            "/images",
+            data=phone_jpeg(),
+            headers={"Content-Type": "image/jpeg"},
+            params={"user_id": user, "keep_location": str(keep).lower()},
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["location_removed"] is (not keep)
+        url = api.request("GET", f"/images/{response.json()['image_id']}/download").json()["url"]
+        assert (GPS in exif_of(requests.get(url, timeout=10).content)) is keep
+
+
+def test_thumbnail_has_the_configured_size_and_is_upright(api: Api, user: str) -> None:
+    response = api.request(
+        "POST",
+        "/images",
+        data=phone_jpeg(size=(1200, 800), orientation=6),
+        headers={"Content-Type": "image/jpeg"},
+        params={"user_id": user},
+    )
+    image = response.json()
+    assert (image["width"], image["height"]) == (1200, 800)
+    thumbnail = api.request("GET", f"/images/{image['image_id']}/download", params={"variant": "thumbnail"}).json()
+    assert thumbnail["variant"] == "thumbnail"
+    with Image.open(io.BytesIO(requests.get(thumbnail["url"], timeout=10).content)) as opened:
+        # Orientation 6 (rotate 90°) is applied: the landscape photo's thumbnail stands upright.
+        assert opened.format == "JPEG" and opened.size == (213, 320)  # 800x1200 scaled to a 320 px longest side
+    assert api.request("GET", f"/images/{image['image_id']}/download", params={"variant": "poster"}).status_code == 400
+
+
+def test_direct_upload_that_lies_about_its_type_is_removed(api: Api, user: str) -> None:
+    started = start_upload(api, user)
+    post_file(started, picture("PNG"), "image/jpeg")  # S3 would take it: the policy only sees the header
+    deadline = time.monotonic() + 15
+    while objects(api, f"uploads/{started['image_id']}") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert objects(api, f"uploads/{started['image_id']}") == []
+    assert api.request("GET", f"/images/{started['image_id']}").status_code == 404
+    assert api.list_all(user_id=user) == []
+
+
+def test_direct_upload_over_the_maximum_is_removed(api: Api, user: str) -> None:
+    started = start_upload(api, user)
+    post_file(started, phone_jpeg() + b"\0" * (25 * 1024 * 1024))  # moto, unlike S3, ignores the policy
+    deadline = time.monotonic() + 30
+    while objects(api, f"uploads/{started['image_id']}") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert objects(api, f"uploads/{started['image_id']}") == []
+    assert api.request("GET", f"/images/{started['image_id']}").status_code == 404
+    assert api.list_all(user_id=user) == []
+
+
+def test_never_completed_upload_is_invisible(api: Api, user: str, tag: str) -> None:
+    started = start_upload(api, user, tags=[tag])
+    assert api.request("GET", f"/images/{started['image_id']}").status_code == 404
+    assert api.request("GET", f"/images/{started['image_id']}/download").status_code == 404
+    assert api.request("DELETE", f"/images/{started['image_id']}").status_code == 404
+    assert api.list_all(user_id=user) == [] and api.list_all(tag=tag) == []
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_raw_binary_upload_with_curl(api: Api, user: str, tmp_path: Any) -> None:
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(phone_jpeg(gps=False))
+    done = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "--data-binary",
+            f"@{photo}",
+            "-H",
+            "Content-Type: image/jpeg",
+            f"{api.base_url}/images?user_id={user}&title=Pier&tags=beach,Sunset",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    import json
+
+    image = json.loads(done.stdout)
+    assert image["user_id"] == user and image["tags"] == ["beach", "sunset"] and image["title"] == "Pier"
+    url = api.request("GET", f"/images/{image['image_id']}/download").json()["url"]
+    assert requests.get(url, timeout=10).content == photo.read_bytes()  # no GPS: stored as sent
+
+
+def test_raw_upload_that_is_not_what_it_claims_is_400(api: Api, user: str) -> None:
+    before = api.storage()
+    response = api.request(
+        "POST", "/images", data=picture("PNG"), headers={"Content-Type": "image/jpeg"}, params={"user_id": user}
+    )
+    assert response.status_code == 400 and response.json()["code"] == "content_type_mismatch"
+    assert api.storage() == before
