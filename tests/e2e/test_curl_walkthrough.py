@@ -36,3 +36,16 @@ def test_curl_walk_through(api: Api, user: str, tmp_path: Path) -> None:
     assert (tmp_path / "back.png").read_bytes() == (tmp_path / "photo.png").read_bytes()
     assert run(api, "delete", image_id, cwd=tmp_path).strip() == "204"
     assert json.loads(run(api, "get", image_id, cwd=tmp_path))["code"] == "not_found"
+
+
+def test_curl_upload_styles_and_edit(api: Api, user: str, tmp_path: Path) -> None:
+    from tests.e2e.test_direct_upload import phone_jpeg
+
+    (tmp_path / "big.jpg").write_bytes(phone_jpeg(target_bytes=6_000_000))  # over the JSON limit
+    direct = json.loads(run(api, "upload_direct", "big.jpg", user, "phone", cwd=tmp_path).splitlines()[-1])
+    assert direct["user_id"] == user and direct["tags"] == ["phone"] and direct["location_removed"] is True
+    (tmp_path / "small.jpg").write_bytes(phone_jpeg(gps=False))
+    raw = json.loads(run(api, "upload_raw", "small.jpg", user, "a,b", cwd=tmp_path))
+    assert raw["tags"] == ["a", "b"] and raw["content_type"] == "image/jpeg"
+    edited = json.loads(run(api, "edit", raw["image_id"], '{"title": "Edited", "tags": ["c"]}', cwd=tmp_path))
+    assert edited["title"] == "Edited" and edited["tags"] == ["c"]
