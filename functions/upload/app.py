@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote_plus
 
+import image_service.imaging  # noqa: F401 - load Pillow during init, not on the first request
 from image_service.config import Settings
 from image_service.http import (
     LambdaResponse,

@@ -46,3 +46,27 @@ def test_transparent_png_thumbnail_is_flattened_onto_white() -> None:
     Image.new("RGBA", (50, 50), (0, 0, 0, 0)).save(out, "PNG")
     with Image.open(io.BytesIO(make_thumbnail(out.getvalue(), 320))) as thumbnail:
         assert thumbnail.getpixel((25, 25)) == (255, 255, 255)
+
+
+def test_pillow_formats_match_the_supported_content_types() -> None:
+    from image_service.imaging import CONTENT_TYPES
+    from image_service.validation import SUPPORTED_CONTENT_TYPES
+
+    assert set(CONTENT_TYPES.values()) == SUPPORTED_CONTENT_TYPES
+
+
+def test_read_functions_do_not_load_pillow() -> None:
+    """Pillow costs cold-start time: only the upload function may import it."""
+    import subprocess
+    import sys
+
+    from tests.conftest import FUNCTIONS, ROOT
+
+    for logical_id, spec in FUNCTIONS.items():
+        code = "import sys, app; print('PIL' in sys.modules)"
+        env = {"PYTHONPATH": f"{spec.code_dir}:{ROOT / 'layers' / 'storage'}", "AWS_DEFAULT_REGION": "us-east-1"}
+        env.update(spec.environment)
+        loaded = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        ).stdout
+        assert loaded.strip() == str(logical_id == "UploadFunction"), logical_id

@@ -1,4 +1,7 @@
-"""Recognise image bytes: which format they really are and how large the picture is.
+"""Recognise image bytes (format, size) and make thumbnails, with Pillow.
+
+Only the upload path imports this module (Pillow costs cold-start time the read functions
+should not pay); see ``functions/upload/app.py``.
 
 The declared ``content_type`` is never trusted: the bytes' own signature decides. Pillow only
 reads the header here (no pixel decoding), so this costs microseconds and no extra memory.
@@ -15,9 +18,8 @@ from PIL import ImageOps
 
 from .errors import BadRequest
 
-# Pillow format name -> the content type the API speaks.
+# Pillow format name -> the content type the API speaks (validation.SUPPORTED_CONTENT_TYPES).
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
-SUPPORTED_CONTENT_TYPES = frozenset(CONTENT_TYPES.values())
 
 # Refuse pictures whose pixel count could exhaust a function's memory when decoded
 # (decompression bombs). 120 megapixels is above any phone camera in common use.

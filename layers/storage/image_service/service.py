@@ -30,8 +30,6 @@ from .cursors import CursorCodec
 from .errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
 from .ids import is_image_id, new_image_id, timestamp_ms
 from .images_repository import ImagesRepository
-from .imaging import THUMBNAIL_CONTENT_TYPE, make_thumbnail
-from .location import strip_location
 from .models import Image, ImageEdit, ImagePage, ListQuery, NewImage, UploadRequest
 from .tag_index import TagIndex
 from .validation import check_image
@@ -171,6 +169,10 @@ class ImageService:
     def _store_objects(self, image_id: str, new: NewImage) -> Image:
         """Put the original (location removed unless kept) and its thumbnail; return the Image."""
         assert new.user_id is not None
+        # Pillow is imported here, not at the top: only the upload function pays for it.
+        from .imaging import THUMBNAIL_CONTENT_TYPE, make_thumbnail  # noqa: PLC0415
+        from .location import strip_location  # noqa: PLC0415
+
         data, location_removed = (new.data, False) if new.keep_location else strip_location(new.data, new.content_type)
         digest = hashlib.sha256(data).digest()
         thumbnail = make_thumbnail(data, self._settings.thumbnail_max_side)

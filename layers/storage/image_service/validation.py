@@ -13,9 +13,9 @@ from typing import Any
 
 from .errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from .ids import is_image_id
-from .imaging import SUPPORTED_CONTENT_TYPES, inspect_image
 from .models import ImageEdit, ListQuery, NewImage, UploadRequest
 
+SUPPORTED_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 # Letters and digits of any script, "_" and "-": no separators, so a tag is one URL-safe word.
 TAG_PATTERN = re.compile(r"^[^\W_][\w-]{0,39}$")
@@ -143,6 +143,8 @@ def check_image(meta: UploadRequest, data: bytes, max_image_bytes: int) -> NewIm
         raise PayloadTooLarge(f"image must be at most {max_image_bytes} bytes")
     if not data:
         raise BadRequest("the image is empty", code="invalid_image")
+    from .imaging import inspect_image  # noqa: PLC0415 - Pillow: loaded by the upload function only
+
     info = inspect_image(data)
     if info.content_type != meta.content_type:
         raise BadRequest(f"image bytes are {info.content_type}, not {meta.content_type}", code="content_type_mismatch")
