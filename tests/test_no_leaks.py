@@ -77,6 +77,11 @@ def internal_names(environment: dict[str, str]) -> list[str]:
     return [environment.get(name, "") for name in ("S3_BUCKET_NAME", "IMAGES_TABLE_NAME", "IMAGE_TAGS_TABLE_NAME")]
 
 
+def resource_names(template: Any) -> list[str]:
+    """The physical names of every bucket and table of a (local mode's) template."""
+    return [*template.bucket_names(), *(d["TableName"] for d in template.table_definitions())]
+
+
 def distinctive_png() -> bytes:
     """A PNG of random pixels: its base64 occurs nowhere by chance."""
     from PIL import Image

@@ -25,7 +25,7 @@ import requests
 from localapi.app import LocalApp
 from tests.conftest import picture
 from tests.e2e.conftest import Api
-from tests.test_no_leaks import internal_names, leaks_in
+from tests.test_no_leaks import leaks_in, resource_names
 
 MAX_IMAGE_BYTES = 4_500_000  # the template's MaxImageBytes default (README: "Images up to 4,500,000 bytes")
 UNKNOWN_ID = "01JDQ8ZB3F2T6X8W4N5R7K9M0P"  # well-formed, never stored
@@ -401,7 +401,7 @@ def test_bad_request_gets_its_4xx_and_changes_nothing(case: Case, api: Api, seed
     body = response.json()
     assert set(body) == {"message", "code"}, body
     assert isinstance(body["message"], str) and body["message"].strip()
-    assert leaks_in(response.text, internal_names(api.app.template.functions()[0].environment)) == []
+    assert leaks_in(response.text, resource_names(api.app.template)) == []
     assert api.storage() == before, f"{case.id} changed storage"
 
 

@@ -38,15 +38,15 @@ def all_at_once(calls: list[Callable[[], T]], threads: int | None = None) -> lis
 
 
 def problems_of(api: Api, user: str) -> list[str]:
-    """Broken storage invariants for ``user``'s photos, in the names the functions are given."""
+    """Broken storage invariants for ``user``'s photos (names from the template's logical ids)."""
     dynamodb, s3 = api.app.aws.clients()
-    env = api.app.template.functions()[0].environment
+    template = api.app.template
     return storage_problems(
         dynamodb,
         s3,
-        bucket=env["S3_BUCKET_NAME"],
-        images_table=env["IMAGES_TABLE_NAME"],
-        tags_table=env["IMAGE_TAGS_TABLE_NAME"],
+        bucket=template.physical_name("ImagesBucket"),
+        images_table=template.physical_name("ImagesTable"),
+        tags_table=template.physical_name("ImageTagsTable"),
         user_id=user,
     )
 
