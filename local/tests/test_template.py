@@ -13,7 +13,7 @@ def project_template(**parameters: str) -> Template:
     return Template(ROOT / "template.yaml", parameters=parameters, secrets={"CursorSigningSecret": "s" * 32})
 
 
-def test_routes_are_the_six_of_the_api() -> None:
+def test_routes_are_the_seven_of_the_api() -> None:
     routes = {(r.method, r.path): spec.logical_id for spec in project_template().functions() for r in spec.routes}
     assert routes == {
         ("POST", "/images"): "UploadFunction",
@@ -22,11 +22,17 @@ def test_routes_are_the_six_of_the_api() -> None:
         ("GET", "/images/{image_id}/download"): "GetFunction",
         ("DELETE", "/images/{image_id}"): "DeleteFunction",
         ("PATCH", "/images/{image_id}"): "UploadFunction",
+        ("POST", "/images/uploads"): "UploadFunction",
     }
 
 
 def test_write_routes_are_protected_only_in_cognito_mode() -> None:
-    writes = {("POST", "/images"), ("PATCH", "/images/{image_id}"), ("DELETE", "/images/{image_id}")}
+    writes = {
+        ("POST", "/images"),
+        ("POST", "/images/uploads"),
+        ("PATCH", "/images/{image_id}"),
+        ("DELETE", "/images/{image_id}"),
+    }
     assert project_template().protected_routes() == writes
     assert project_template(AuthMode="none").protected_routes() == set()
 
@@ -73,3 +79,9 @@ def test_tables_are_created_from_their_template_properties() -> None:
     assert [k["AttributeName"] for k in gsi["KeySchema"]] == ["user_id", "created_at"]
     tags = tables["image-service-image_tags"]
     assert [k["AttributeName"] for k in tags["KeySchema"]] == ["tag", "image_id"]
+
+
+def test_upload_function_is_triggered_by_new_objects_under_uploads() -> None:
+    spec = project_template().function("UploadFunction")
+    assert [(t.bucket, t.prefix) for t in spec.s3_triggers] == [(project_template().bucket_names()[0], "uploads/")]
+    assert spec.environment["S3_BUCKET_NAME"] == project_template().bucket_names()[0]
