@@ -123,6 +123,30 @@ def listing(case_id: str, expect: tuple[int, str], *params: tuple[str, Value]) -
     return Case(case_id, "GET", "/images", expect, params=params)
 
 
+def raw(
+    case_id: str,
+    expect: tuple[int, str],
+    data: bytes,
+    *,
+    content_type: str = "image/png",
+    params: tuple[tuple[str, Value], ...] = (),
+) -> Case:
+    """``POST /images`` with the image bytes as the body (curl --data-binary)."""
+    owner = () if any(name == "user_id" for name, _ in params) else (("user_id", "catalogue-user"),)
+    query = (*owner, *params)
+    return Case(case_id, "POST", "/images", expect, data=data, params=query, headers={"Content-Type": content_type})
+
+
+def direct(case_id: str, expect: tuple[int, str], **kwargs: Any) -> Case:
+    return Case(case_id, "POST", "/images/uploads", expect, **kwargs)
+
+
+def edit(case_id: str, expect: tuple[int, str], image_id: str | None, **kwargs: Any) -> Case:
+    """``PATCH /images/{id}``: of the seeded image when ``image_id`` is None."""
+    path: str | Callable[[Seed], str] = f"/images/{image_id}" if image_id else (lambda s: f"/images/{s.image_id}")
+    return Case(case_id, "PATCH", path, expect, **kwargs)
+
+
 INVALID_JSON = (400, "invalid_json")
 MISSING = (400, "missing_field")
 UNKNOWN_FIELD = (400, "unknown_field")
@@ -271,6 +295,44 @@ CASES: list[Case] = [
     post("image-one-byte-over-limit", TOO_LARGE, json_body=upload_body(image_base64=b64(over_limit_png()))),
     # Over Lambda's 6 MB request payload: API Gateway refuses it before the function runs.
     post("event-over-6-mb", GATEWAY_TOO_LARGE, json_body=upload_body(image_base64=b64(b"\0" * 4_800_000))),
+    # -- raw uploads: the image itself as the body, metadata in the query -------------------------------
+    raw("raw-not-an-image", NOT_IMAGE, b"hello, not a picture"),
+    raw("raw-empty", NOT_IMAGE, b""),
+    raw("raw-png-declared-jpeg", MISMATCH, PNG, content_type="image/jpeg"),
+    raw("raw-unsupported-type", UNSUPPORTED, picture("BMP"), content_type="image/bmp"),
+    raw("raw-svg", UNSUPPORTED, b"<svg><script>x()</script></svg>", content_type="image/svg+xml"),
+    raw("raw-unknown-query-parameter", UNKNOWN_FIELD, PNG, params=(("owner", "admin"),)),
+    raw("raw-image-base64-in-query", UNKNOWN_FIELD, PNG, params=(("image_base64", PNG_B64[:100]),)),
+    raw("raw-bad-tag", BAD_TAG, PNG, params=(("tags", "ok,two words"),)),
+    raw("raw-too-many-tags", TOO_MANY_TAGS, PNG, params=(("tags", ",".join(f"t{i}" for i in range(11))),)),
+    raw("raw-user-traversal", BAD_USER, PNG, params=(("user_id", "../x"),)),
+    raw("raw-title-control-character", BAD_FIELD, PNG, params=(("title", "a\x07b"),)),
+    raw("raw-keep-location-not-a-flag", BAD_FIELD, PNG, params=(("keep_location", "maybe"),)),
+    raw("raw-repeated-parameter", REPEATED, PNG, params=(("title", "a"), ("title", "b"))),
+    raw("raw-one-byte-over-limit", TOO_LARGE, over_limit_png()),
+    raw("raw-event-over-6-mb", GATEWAY_TOO_LARGE, b"\0" * 4_800_000),
+    # -- direct uploads: the metadata of a photo sent to S3 with a pre-signed POST ---------------------
+    direct("direct-empty-body", INVALID_JSON, data=b""),
+    direct("direct-not-json", INVALID_JSON, data=b"{nope"),
+    direct("direct-missing-content-type", MISSING, json_body={"user_id": "a"}),
+    direct("direct-unsupported-type", UNSUPPORTED, json_body={"user_id": "a", "content_type": "image/tiff"}),
+    direct("direct-with-the-image", UNKNOWN_FIELD, json_body=upload_body()),
+    direct("direct-bad-tag", BAD_TAG, json_body={"user_id": "a", "content_type": "image/png", "tags": ["a/b"]}),
+    direct("direct-bad-user", BAD_USER, json_body={"user_id": "a b", "content_type": "image/png"}),
+    direct("direct-keep-location-number", BAD_FIELD, json_body={"content_type": "image/png", "keep_location": 1}),
+    direct("direct-huge-metadata", TOO_LARGE, json_body={"content_type": "image/png", "title": "t" * 70_000}),
+    # -- edits --------------------------------------------------------------------------------------------
+    edit("edit-unknown-image", NOT_FOUND, UNKNOWN_ID, json_body={"title": "x"}),
+    edit("edit-id-traversal", BAD_ID, "%2E%2E", json_body={"title": "x"}),
+    edit("edit-empty-object", MISSING, None, json_body={}),
+    edit("edit-not-json", INVALID_JSON, None, data=b"title=x"),
+    edit("edit-owner", UNKNOWN_FIELD, None, json_body={"user_id": "someone-else"}),
+    edit("edit-content-type", UNKNOWN_FIELD, None, json_body={"content_type": "image/gif"}),
+    edit("edit-bad-tags", BAD_TAG, None, json_body={"tags": ["🐱"]}),
+    edit("edit-too-many-tags", TOO_MANY_TAGS, None, json_body={"tags": [f"t{i}" for i in range(11)]}),
+    edit("edit-title-too-long", BAD_FIELD, None, json_body={"title": "t" * 201}),
+    edit("edit-title-lone-surrogate", BAD_FIELD, None, data=b'{"title": "\\ud800"}'),
+    edit("edit-huge-body", TOO_LARGE, None, json_body={"description": "d" * 70_000}),
     # -- listing parameters -----------------------------------------------------------------------------
     listing("no-filter", NO_FILTER),
     listing("only-limit", NO_FILTER, ("limit", "5")),
