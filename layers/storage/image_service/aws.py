@@ -56,6 +56,22 @@ def make_clients(settings: Settings) -> tuple[Any, Any]:
     return dynamodb, s3
 
 
+# A transaction cancelled only for these reasons may succeed if sent again.
+TRANSIENT_CANCELLATION_REASONS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+)
+
+
+def is_transient(exc: ClientError) -> bool:
+    code = error_code(exc)
+    if code in RETRYABLE_ERROR_CODES:
+        return True
+    if code == "TransactionCanceledException":
+        reasons = {reason.get("Code") for reason in exc.response.get("CancellationReasons", [])}
+        return bool(reasons & TRANSIENT_CANCELLATION_REASONS) and "ConditionalCheckFailed" not in reasons
+    return False
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
@@ -66,7 +82,7 @@ def translate_aws_errors(what: str) -> Iterator[None]:
     try:
         yield
     except ClientError as exc:
-        if error_code(exc) in RETRYABLE_ERROR_CODES:
+        if is_transient(exc):
             raise ServiceUnavailable(f"{what} is temporarily unavailable, please retry") from exc
         raise
     except BotoCoreError as exc:  # connection refused, timeouts, broken responses

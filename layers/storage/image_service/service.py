@@ -54,6 +54,11 @@ def upload_key_for(image_id: str) -> str:
     return f"{UPLOAD_PREFIX}{image_id}"
 
 
+def keys_for_id(image_id: str) -> list[str]:
+    """Every object an image with this id can have."""
+    return [object_key_for(image_id), thumbnail_key_for(image_id)]
+
+
 def keys_of(image: Image) -> list[str]:
     keys = [image.object_key]
     if "thumbnail" in image.variants:
@@ -110,8 +115,8 @@ class ImageService:
         try:
             self._images.add(image)
         except Exception:
-            self._discard_objects(image)
-            raise
+            if not self._committed_anyway(image):
+                raise
         logger.info("image uploaded", extra={"image_id": image_id, "size_bytes": image.size_bytes})
         return image
 
@@ -159,8 +164,9 @@ class ImageService:
         try:
             finalised = self._images.finalise(image)
         except Exception:
-            self._discard_objects(image)
-            raise
+            if not self._committed_anyway(image):
+                raise
+            finalised = True
         if finalised:
             self._blobs.delete(key)
             logger.info("direct upload finalised", extra={"image_id": image_id, "size_bytes": image.size_bytes})
@@ -192,22 +198,42 @@ class ImageService:
             variants=("original", "thumbnail"),
             location_removed=location_removed,
         )
-        self._blobs.put(image.object_key, data, content_type=image.content_type, sha256_digest=digest)
         try:
+            self._blobs.put(image.object_key, data, content_type=image.content_type, sha256_digest=digest)
             self._blobs.put(thumbnail_key_for(image_id), thumbnail, content_type=THUMBNAIL_CONTENT_TYPE)
         except Exception:
+            # Even a put that "failed" may have stored its object (a lost response): remove both.
             self._discard_objects(image)
             raise
         return image
 
     def delete(self, image_id: str, *, caller: str | None = None) -> None:
         """Delete an image; with a ``caller``, only if they own it."""
-        image, _ = self._conditional_write(image_id, caller, lambda img, v: self._images.remove(img, v, owner=caller))
+        try:
+            image, _ = self._conditional_write(
+                image_id, caller, lambda img, v: self._images.remove(img, v, owner=caller)
+            )
+        except NotFound:
+            # Nothing to delete, but an earlier delete may have removed the metadata and then
+            # failed on the objects: finish it, so a retry always leaves no bytes behind.
+            self._blobs.delete_many(keys_for_id(image_id))
+            raise
+        except ServiceUnavailable:
+            # The transaction may have committed with its response lost: then go on.
+            found = self._images.get(image_id, consistent=True)
+            if found is not None:
+                raise
+            self._blobs.delete_many(keys_for_id(image_id))
+            logger.info("image deleted", extra={"image_id": image_id})
+            return
         try:
             self._blobs.delete_many(keys_of(image))
         except Exception:
-            self._restore_metadata(image)
-            raise
+            if self._blobs.size_of(image.object_key) is None:
+                logger.warning("object delete reported a failure but the object is gone", extra={"image_id": image_id})
+            else:
+                self._restore_metadata(image)
+                raise
         logger.info("image deleted", extra={"image_id": image_id})
 
     def edit(self, image_id: str, edit: ImageEdit, *, caller: str | None = None) -> Image:
@@ -276,6 +302,22 @@ class ImageService:
         return ImagePage(items=items, next_token=next_token)
 
     # -- compensation ---------------------------------------------------------------------
+
+    def _committed_anyway(self, image: Image) -> bool:
+        """After a failed metadata write: did it commit after all (a lost response)?
+
+        True: keep the objects, the image exists. False: the objects were removed. If the answer
+        cannot be had, the objects are kept (an invisible orphan beats a listed photo whose bytes
+        are gone) and the error propagates.
+        """
+        try:
+            committed = self._images.get(image.image_id, consistent=True) is not None
+        except Exception:
+            logger.error("could not tell whether an upload committed; objects kept", extra={"image_id": image.image_id})
+            return False
+        if not committed:
+            self._discard_objects(image)
+        return committed
 
     def _discard_objects(self, image: Image) -> None:
         try:
