@@ -547,12 +547,6 @@ def test_a_token_re_signed_for_another_listing_needs_the_key(api: Api, seed: See
     assert (response.status_code, response.json()["code"]) == BAD_TOKEN
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cursors.CursorCodec signs but does not encrypt: the token is base64url JSON that shows the "
-    "listing's scope (user id, tag) and the last item's image_id and created_at. Reported to the "
-    "layer's owner; drop this mark once the payload is encrypted or otherwise opaque",
-)
 def test_a_token_does_not_reveal_its_position(seed: Seed) -> None:
     token = seed.user_token
     decoded = b""
