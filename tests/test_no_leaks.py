@@ -238,7 +238,8 @@ def test_no_error_response_or_log_line_leaks_in_any_failure(
 
     statuses = sorted({r["statusCode"] for r in responses})
     assert {400, 500, 503} <= set(statuses), statuses  # the 4xx and both kinds of 5xx were reached
-    for response in responses:
+    # (a lost response may also end well: the layer checks what happened before it answers)
+    for response in [r for r in responses if r["statusCode"] >= 400]:
         body = json.loads(response["body"])
         assert set(body) == {"message", "code"}, body
         assert leaks_in(response["body"], names) == [], response["body"]
@@ -346,3 +347,29 @@ def test_the_local_modes_function_logs_are_json_with_request_ids_and_no_image(
     assert logged == sent
     errors = [e for e in entries if e["level"] == "ERROR"]
     assert errors and all(e["request_id"] in sent for e in errors)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="functions/upload/app.py: finalise_uploads runs outside api_handler, so nothing sets "
+    "log.request_id_var: its lines say request_id '-' instead of the invocation's aws_request_id",
+)
+def test_logs_of_an_s3_event_carry_its_request_id(
+    aws: SimpleNamespace, handlers: None, log_output: io.StringIO
+) -> None:
+    """The direct-upload finalisation runs on S3 events, not API requests: same logging rules."""
+    from tests.unit.test_faults import start_direct_upload
+
+    image = distinctive_png()
+    _, s3_event = start_direct_upload(aws)
+    key = s3_event["Records"][0]["s3"]["object"]["key"]
+    aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=image, ContentType="image/png")
+    log_output.seek(0)
+    log_output.truncate()
+
+    ids: set[str] = set()
+    result = call("UploadFunction", s3_event, ids)
+
+    assert len(result["finalised"]) == 1
+    entries = assert_clean_log(log_output.getvalue(), image, ids)
+    assert entries, "finalising a photo logged nothing"
