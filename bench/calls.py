@@ -4,14 +4,20 @@ Every route runs as API Gateway would invoke it (a proxy event, Cognito claims o
 handler modules imported the way Lambda imports them. The minimum is what the design needs:
 
 - upload:   1 S3 PutObject per stored object (the original, and its thumbnail if the image has
-            one) + 1 DynamoDB TransactWriteItems (metadata and tag rows together)
+            one) + 1 DynamoDB TransactWriteItems (metadata and tag rows together); the same with
+            the image as the raw request body
+- direct upload, start: 1 PutItem (the pending row) + a pre-signed POST form signed locally
+- direct upload, finalise (the S3 event): 1 GetItem (the pending row) + 1 GetObject + the
+            upload's PutObjects + 1 TransactWriteItems + 1 DeleteObject (the uploaded file)
 - get:      1 GetItem
 - download: 1 GetItem + a pre-signed URL signed locally (no S3 request)
 - list by user: 1 Query per page; by tag or user+tag: 1 Query + 1 BatchGetItem per page
 - edit:     1 GetItem (owner, version, old tags) + 1 TransactWriteItems
 - delete:   1 GetItem + 1 TransactWriteItems + 1 S3 request for all the image's objects
             (DeleteObject for one, DeleteObjects for several)
-- a request refused for bad input: no AWS call at all; an unknown id: the one read that tells.
+- a request refused for bad input: no AWS call at all; an unknown id: the one read that tells,
+  and for a delete also the S3 request that finishes a delete whose objects were left behind
+  (the design lets a retried delete complete a half-done one).
 
 The number of stored objects is read from the upload's answer (``variants``), so the minimum
 follows the design rather than the code under test.
@@ -51,6 +57,17 @@ def minimum_for(name: str, objects: int = 1) -> tuple[dict[str, int], int]:
     delete_objects = {"s3.DeleteObject": 1} if objects == 1 else {"s3.DeleteObjects": 1}
     table: dict[str, tuple[dict[str, int], int]] = {
         "upload": ({"dynamodb.TransactWriteItems": 1, "s3.PutObject": objects}, 0),
+        "direct upload, start": ({"dynamodb.PutItem": 1}, 1),
+        "direct upload, finalise": (
+            {
+                "dynamodb.GetItem": 1,
+                "dynamodb.TransactWriteItems": 1,
+                "s3.DeleteObject": 1,
+                "s3.GetObject": 1,
+                "s3.PutObject": objects,
+            },
+            0,
+        ),
         "get": ({"dynamodb.GetItem": 1}, 0),
         "download": ({"dynamodb.GetItem": 1}, 1),
         "list by user": ({"dynamodb.Query": 1}, 0),
@@ -58,6 +75,7 @@ def minimum_for(name: str, objects: int = 1) -> tuple[dict[str, int], int]:
         "list by user+tag": ({"dynamodb.BatchGetItem": 1, "dynamodb.Query": 1}, 0),
         "edit": ({"dynamodb.GetItem": 1, "dynamodb.TransactWriteItems": 1}, 0),
         "delete": ({"dynamodb.GetItem": 1, "dynamodb.TransactWriteItems": 1, **delete_objects}, 0),
+        "delete, unknown id": ({"dynamodb.GetItem": 1, **delete_objects}, 0),
     }
     calls, signatures = table[name]
     return dict(sorted(calls.items())), signatures
@@ -82,6 +100,12 @@ class Scenario:
     def has_route(self, method: str, resource: str) -> bool:
         return (method, resource) in self.routes
 
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """Invoke a function with a non-API event (e.g. S3's); returns (result, measured cost)."""
+        with self.meter.measure() as measurement:
+            result = self.functions[logical_id].invoke(event)
+        return result, measurement.summary()
+
     def request(self, method: str, resource: str, **event_options: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         """Invoke the routed handler; returns (proxy response, measured cost)."""
         function = self.functions[self.routes[(method, resource)].logical_id]
@@ -96,18 +120,19 @@ class Scenario:
         response: dict[str, Any],
         cost: dict[str, Any],
         *,
-        expected_status: int,
+        expected_status: int | None,
         minimum: dict[str, int],
         minimum_signatures: int = 0,
         note: str = "",
     ) -> None:
-        if response["statusCode"] != expected_status:
-            status = response["statusCode"]
+        """Keep one row; ``expected_status`` None is an event that is not an API request."""
+        status = response.get("statusCode") if expected_status is not None else None
+        if status != expected_status:
             raise AssertionError(f"{operation}: status {status}, expected {expected_status}: {response}")
         self.rows.append(
             {
                 "operation": operation,
-                "status": response["statusCode"],
+                "status": status if status is not None else "event",
                 **cost,
                 "minimum": {"calls": minimum, "local_signatures": minimum_signatures},
                 "verdict": verdict(cost, minimum, minimum_signatures),
@@ -152,10 +177,50 @@ def run(*, page: int = PAGE) -> dict[str, Any]:
         costs = {json.dumps(c["calls"], sort_keys=True) for _, c in uploads}
         if len(costs) != 1:
             raise AssertionError(f"uploads cost different calls: {costs}")
+        response, cost = scenario.request(
+            "POST", "/images", body=png, content_type="image/png", query={"tags": "sunset"}, caller="alice"
+        )
+        scenario.record("upload, raw body", response, cost, expected_status=201, minimum=minimum, note="1 tag")
+        if scenario.has_route("POST", "/images/uploads"):
+            _direct_upload(scenario, template, png, len(variants))
         _reads(scenario, first["image_id"], variants, page)
         _writes(scenario, first["image_id"], len(variants))
-        _refusals(scenario, png)
+        _refusals(scenario, png, len(variants))
     return {"page_size": page, "operations": scenario.rows}
+
+
+def _direct_upload(scenario: Scenario, template: Any, png: bytes, objects: int) -> None:
+    """POST /images/uploads, the client's own POST to S3 (not a function's call), then the S3 event."""
+    body = json.dumps({"content_type": "image/png", "title": "sent straight to S3", "tags": ["sunset"]})
+    response, cost = scenario.request("POST", "/images/uploads", body=body, caller="alice")
+    minimum, signatures = minimum_for("direct upload, start")
+    scenario.record(
+        "direct upload, start", response, cost, expected_status=201, minimum=minimum, minimum_signatures=signatures
+    )
+    started = json.loads(response["body"])
+    key = started["upload"]["fields"]["key"]
+    bucket = scenario.routes[("POST", "/images")].environment["S3_BUCKET_NAME"]
+    _, s3 = harness.admin_clients()
+    s3.put_object(Bucket=bucket, Key=key, Body=png, ContentType="image/png")  # what the browser's POST does
+    handler = next(
+        logical_id
+        for logical_id, resource in template.resources.items()
+        if any(event.get("Type") == "S3" for event in resource.get("Properties", {}).get("Events", {}).values())
+    )
+    event = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Post",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": len(png)}},
+            }
+        ]
+    }
+    result, cost = scenario.invoke(handler, event)
+    if result.get("finalised") != [started["image_id"]]:
+        raise AssertionError(f"direct upload was not finalised: {result}")
+    minimum, _ = minimum_for("direct upload, finalise", objects)
+    scenario.record("direct upload, finalise", {}, cost, expected_status=None, minimum=minimum, note="the S3 event")
 
 
 def _reads(scenario: Scenario, image_id: str, variants: list[str], page: int) -> None:
@@ -196,13 +261,15 @@ def _writes(scenario: Scenario, image_id: str, objects: int) -> None:
     scenario.record("delete", response, cost, expected_status=204, minimum=minimum_for("delete", objects)[0])
 
 
-def _refusals(scenario: Scenario, png: bytes) -> None:
+def _refusals(scenario: Scenario, png: bytes, objects: int) -> None:
     """Requests that fail: bad input costs nothing, an unknown id costs the one read that tells."""
     unknown = {"image_id": "01JDQ8ZB3F2T6X8W4N5R7K9M0Z"}
     response, cost = scenario.request("GET", "/images/{image_id}", path_parameters=unknown)
     scenario.record("get, unknown id (404)", response, cost, expected_status=404, minimum={"dynamodb.GetItem": 1})
     response, cost = scenario.request("DELETE", "/images/{image_id}", path_parameters=unknown, caller="alice")
-    scenario.record("delete, unknown id (404)", response, cost, expected_status=404, minimum={"dynamodb.GetItem": 1})
+    minimum, _ = minimum_for("delete, unknown id", objects)
+    note = "finishes a half-done delete"
+    scenario.record("delete, unknown id (404)", response, cost, expected_status=404, minimum=minimum, note=note)
     response, cost = scenario.request("GET", "/images/{image_id}", path_parameters={"image_id": "nope"})
     scenario.record("get, malformed id (400)", response, cost, expected_status=400, minimum={})
     bad = upload_body("alice", [], b"not an image" + png[:8])

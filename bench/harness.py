@@ -156,7 +156,7 @@ class CallRecord:
 class Measurement:
     calls: list[CallRecord] = field(default_factory=list)
     http_requests: int = 0  # attempts on the wire (retries would show here, not in calls)
-    local_signatures: int = 0  # pre-signed URLs: signed in the function, no request sent
+    local_signatures: int = 0  # pre-signed URLs and POST forms: signed in the function, no request sent
     log_lines: int = 0
     log_bytes: int = 0
 
@@ -225,8 +225,9 @@ class AwsMeter:
             record.items_read, record.read_units = _reads(model.name, context.get("bench_params") or {}, parsed)
 
     def _before_sign(self, signature_version: Any = None, **_: Any) -> None:
-        # Pre-signed URLs use a "-query" signature (the signature travels in the URL).
-        if self.current is not None and str(signature_version).endswith("-query"):
+        # Pre-signed URLs sign with a "-query" signature (it travels in the URL), pre-signed POST
+        # forms with "-presign-post"; a request that is sent signs with neither.
+        if self.current is not None and str(signature_version).endswith(("-query", "-presign-post")):
             self.current.local_signatures += 1
 
     def _before_send(self, **_: Any) -> None:
@@ -342,10 +343,15 @@ def api_event(
     *,
     path_parameters: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
-    body: str | None = None,
+    body: str | bytes | None = None,
+    content_type: str = "application/json",
     caller: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway (REST) proxy event, as the local mode builds it; ``caller`` adds Cognito claims."""
+    """An API Gateway (REST) proxy event, as the local mode builds it; ``caller`` adds Cognito claims.
+
+    A ``bytes`` body of an ``image/*`` type arrives base64-encoded, as the template's binary media
+    types make API Gateway send it.
+    """
     path = resource
     for name, value in (path_parameters or {}).items():
         path = path.replace("{" + name + "}", value)
@@ -355,8 +361,9 @@ def api_event(
         path=path,
         path_parameters=path_parameters,
         query={name: [value] for name, value in (query or {}).items()},
-        headers={"Content-Type": ["application/json"]} if body is not None else {},
-        body=body.encode() if body is not None else None,
+        headers={"Content-Type": [content_type]} if body is not None else {},
+        body=body.encode() if isinstance(body, str) else body,
+        binary_media_types=["image/*"],
     )
     if caller is not None:
         # What API Gateway's Cognito authorizer passes on: the verified ID token's claims.

@@ -22,7 +22,7 @@ class Config:
     cold_repeats: int = cold_start.REPEATS
     cold_warmup: bool = True
     cold_functions: tuple[str, ...] | None = None  # None: every function
-    image_bytes: int | None = None  # None: the template's MaxImageBytes
+    image_scale: float = 1.0  # images at this fraction of each upload limit
     rss_runs: int = 3
     local_seconds: float = local_mode.DURATION_S
     local_warmup: float = local_mode.WARMUP_S
@@ -39,8 +39,8 @@ QUICK = Config(
     cold_repeats=1,
     cold_warmup=False,
     cold_functions=("GetFunction",),
-    image_bytes=1_000_000,
-    rss_runs=1,
+    image_scale=0.1,
+    rss_runs=0,
     local_seconds=0.3,
     local_warmup=0.3,
     local_concurrency=(1, 2),
@@ -58,7 +58,7 @@ def _section(name: str, config: Config, build: Path | None) -> dict[str, Any]:
             build_dir=build,
             functions=list(config.cold_functions) if config.cold_functions else None,
         ),
-        "memory": lambda: memory.run(image_bytes=config.image_bytes, rss_runs=config.rss_runs, build_dir=build),
+        "memory": lambda: memory.run(scale=config.image_scale, rss_runs=config.rss_runs, build_dir=build),
         "package": lambda: package.run(build),
         "local": lambda: local_mode.run(
             seconds=config.local_seconds,

@@ -58,11 +58,12 @@ def test_cold_start_memory_package_and_local_mode_are_measured(results: dict[str
     for info in cold["functions"].values():
         assert info["median_ms"] > 0 and info["baseline_ms"] > 0 and info["ratio"] > 0
     memory = results["memory"]
-    for upload in memory["uploads"].values():
-        # Python's own peak cannot be below the copies the design needs; a regression that adds a
-        # whole extra copy of the image shows here.
-        assert memory["minimum_multiple"] <= upload["tracemalloc_multiple"] < memory["minimum_multiple"] + 1.5
-        assert upload["rss_peak_bytes"] < memory["memory_size_mb"] * 1024 * 1024
+    assert {case["style"] for case in memory["cases"]} >= {"json", "raw"}
+    for case in memory["cases"]:
+        # Python's own peak cannot be below the copies the design needs. Today's uploads peak at
+        # ~3x the image (docs/performance.md); this catches a further whole copy.
+        assert case["minimum_multiple"] <= case["tracemalloc_multiple"] < 3.6, case
+        assert case["rss_peak_bytes"] < memory["memory_size_mb"] * 1024 * 1024
     package = results["package"]
     if package["built"]:  # `make test` builds first; a bare pytest run may not have
         functions = [a for a in package["artifacts"].values() if a["kind"] == "function"]
