@@ -51,6 +51,7 @@ def serve(args: argparse.Namespace) -> int:
             "Auth: none (open mode: anyone can edit or delete; AUTH_MODE=cognito make serve to sign in)",
             file=sys.stderr,
         )
+    print(f"Web gallery:          {app.url}/   (open it in a browser)", file=sys.stderr)
     print(f"Image service API:    {app.url}   (Ctrl-C stops it)", file=sys.stderr, flush=True)
     try:
         _wait_for_signal()

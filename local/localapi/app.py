@@ -14,6 +14,7 @@ from .functions import FunctionPool
 from .gateway import Gateway, make_http_server
 from .notifications import S3EventRelay
 from .template import Template
+from .web import web_routes
 
 logger = logging.getLogger("localapi")
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -92,6 +93,7 @@ class LocalApp:
         self._server = make_http_server(None, self._host, self._port)
         user_pool = LocalUserPool(issuer=f"{self.url}/_local") if self.auth_mode == "cognito" else None
         self.gateway = Gateway(self.template, self.pools, stage=self._stage, user_pool=user_pool)
+        self.gateway.extra_routes.update(web_routes(self.auth_mode))  # the web gallery at /
         self._server.gateway = self.gateway
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -1,0 +1,49 @@
+// The API's input rules, checked in the page too so people see a mistake before an upload starts.
+// The API stays the judge: whatever it refuses is shown as it says.
+
+export const USER_ID = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+// Letters and digits of any script, "_" and "-", starting with a letter or digit (the API's rule).
+const TAG = /^[\p{L}\p{N}][\p{L}\p{N}_-]{0,39}$/u;
+export const MAX_TAGS = 10;
+export const MAX_TITLE = 200;
+export const MAX_DESCRIPTION = 2000;
+
+// What the API accepts, and how to recognise each from its first bytes (file names and the
+// browser's guessed type can lie; the API compares the bytes with the declared type).
+export const FORMATS = {
+  "image/jpeg": (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff,
+  "image/png": (b) => [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].every((v, i) => b[i] === v),
+  "image/gif": (b) => String.fromCharCode(...b.slice(0, 4)) === "GIF8",
+  "image/webp": (b) => String.fromCharCode(...b.slice(0, 4)) === "RIFF" && String.fromCharCode(...b.slice(8, 12)) === "WEBP",
+};
+
+export async function sniffImageType(file) {
+  const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
+  for (const [type, matches] of Object.entries(FORMATS)) {
+    if (head.length >= 12 && matches(head)) return type;
+  }
+  return null;
+}
+
+export function normalizeTag(raw) {
+  return raw.trim().replace(/^#+/, "").normalize("NFC").toLowerCase();
+}
+
+// "Beach, #sunset  beach" -> {tags: ["beach", "sunset"], error: null}
+export function parseTags(text) {
+  const tags = [];
+  for (const part of text.split(/[\s,]+/)) {
+    const tag = normalizeTag(part);
+    if (!tag) continue;
+    if (!TAG.test(tag)) {
+      return { tags, error: `"${part.trim()}" is not a valid tag: use letters, digits, "_" or "-" (at most 40).` };
+    }
+    if (!tags.includes(tag)) tags.push(tag);
+  }
+  if (tags.length > MAX_TAGS) return { tags, error: `At most ${MAX_TAGS} tags per photo.` };
+  return { tags, error: null };
+}
+
+export function isValidTag(tag) {
+  return TAG.test(tag);
+}

@@ -1,0 +1,263 @@
+// One photo, full size (its pre-signed download URL), with everything known about it. Arrow keys
+// move through the grid's photos, Esc closes. The owner edits title, description and tags in
+// place and deletes after a confirmation; nobody else is shown those controls (and the API
+// refuses them anyway).
+
+import { $, el, formatBytes, formatDate, isTyping } from "./dom.js";
+import { tagChip } from "./gallery.js";
+import { viewHref } from "./router.js";
+import { parseTags } from "./rules.js";
+
+export class Viewer {
+  constructor({ api, auth, gallery, onError, onDeleted }) {
+    this.api = api;
+    this.auth = auth;
+    this.gallery = gallery;
+    this.onError = onError;
+    this.onDeleted = onDeleted;
+    this.dialog = $("#viewer");
+    this.index = -1;
+    this.renderCount = 0;
+
+    $("#viewer-close").addEventListener("click", () => this.close());
+    $("#viewer-prev").addEventListener("click", () => this.move(-1));
+    $("#viewer-next").addEventListener("click", () => this.move(1));
+    $("#edit-button").addEventListener("click", () => this.startEdit());
+    $("#edit-cancel").addEventListener("click", () => this.stopEdit());
+    $("#edit-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.saveEdit();
+    });
+    $("#delete-button").addEventListener("click", () => this.askDelete(true));
+    $("#confirm-cancel").addEventListener("click", () => this.askDelete(false));
+    $("#confirm-delete").addEventListener("click", () => this.confirmDelete());
+    this.dialog.addEventListener("keydown", (event) => this.onKey(event));
+    // Esc: leave the edit form or the confirmation first, then the viewer.
+    this.dialog.addEventListener("cancel", (event) => {
+      if (!$("#edit-form").hidden || !$("#confirm").hidden) {
+        event.preventDefault();
+        this.stopEdit();
+        this.askDelete(false);
+      }
+    });
+    this.dialog.addEventListener("close", () => {
+      const image = this.current();
+      this.index = -1;
+      $("#viewer-image").removeAttribute("src");
+      if (image) this.gallery.focusCard(image.image_id);
+    });
+    // A click on the dark backdrop (outside the dialog's box) closes it, as people expect.
+    this.dialog.addEventListener("click", (event) => {
+      if (event.target === this.dialog) this.close();
+    });
+  }
+
+  current() {
+    return this.index >= 0 ? this.gallery.items[this.index] : null;
+  }
+
+  isOpen() {
+    return this.dialog.open;
+  }
+
+  open(index) {
+    if (index < 0) return;
+    this.index = index;
+    this.render();
+    if (!this.dialog.open) this.dialog.showModal();
+    $("#viewer-close").focus();
+  }
+
+  close() {
+    if (this.dialog.open) this.dialog.close();
+  }
+
+  async move(step) {
+    let target = this.index + step;
+    if (target >= this.gallery.items.length && this.gallery.nextToken) {
+      await this.gallery.loadMore();
+    }
+    target = Math.max(0, Math.min(target, this.gallery.items.length - 1));
+    if (target !== this.index) {
+      this.index = target;
+      this.render();
+    }
+  }
+
+  onKey(event) {
+    if (isTyping(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === "ArrowRight") {
+      event.preventDefault();
+      this.move(1);
+    } else if (event.key === "ArrowLeft") {
+      event.preventDefault();
+      this.move(-1);
+    }
+  }
+
+  isMine(image) {
+    return Boolean(this.auth.user()) && this.auth.user() === image.user_id;
+  }
+
+  render() {
+    const image = this.current();
+    if (!image) return;
+    const renderId = ++this.renderCount;
+    this.stopEdit();
+    this.askDelete(false);
+    const title = image.title || "Untitled";
+    $("#viewer-title").textContent = title;
+    $("#viewer-title").classList.toggle("untitled", !image.title);
+    $("#viewer-description").textContent = image.description;
+    $("#viewer-description").hidden = !image.description;
+    $("#viewer-tags").replaceChildren(...image.tags.map(tagChip));
+    $("#viewer-tags").hidden = image.tags.length === 0;
+    const owner = $("#viewer-owner");
+    owner.textContent = image.user_id;
+    owner.href = viewHref({ user: image.user_id });
+    owner.dataset.user = image.user_id;
+    $("#viewer-date").textContent = formatDate(image.created_at);
+    $("#viewer-dimensions").textContent = `${image.width} × ${image.height} px`;
+    $("#viewer-size").textContent = `${formatBytes(image.size_bytes)} · ${image.content_type.replace("image/", "").toUpperCase()}`;
+    $("#viewer-privacy").hidden = !image.location_removed;
+    const mine = this.isMine(image);
+    $("#edit-button").hidden = !mine;
+    $("#delete-button").hidden = !mine;
+    $("#viewer-prev").disabled = this.index <= 0;
+    $("#viewer-next").disabled = this.index >= this.gallery.items.length - 1 && !this.gallery.nextToken;
+
+    // The thumbnail the grid already has shows at once, blurred, until the original arrives.
+    const img = $("#viewer-image");
+    img.alt = image.title || `Untitled photo by ${image.user_id}`;
+    img.width = image.width;
+    img.height = image.height;
+    const placeholder = this.gallery.cachedThumbnail(image.image_id);
+    img.classList.toggle("placeholder", Boolean(placeholder));
+    if (placeholder) img.src = placeholder;
+    else img.removeAttribute("src");
+    $("#viewer-spinner").hidden = false;
+    $("#viewer-original").removeAttribute("href");
+    this.api
+      .downloadUrl(image.image_id, "original")
+      .then((answer) => {
+        if (renderId !== this.renderCount) return;
+        $("#viewer-original").href = answer.url;
+        const full = new Image();
+        full.addEventListener("load", () => {
+          if (renderId !== this.renderCount) return;
+          img.src = answer.url;
+          img.classList.remove("placeholder");
+          $("#viewer-spinner").hidden = true;
+        });
+        full.addEventListener("error", () => {
+          if (renderId !== this.renderCount) return;
+          $("#viewer-spinner").hidden = true;
+          this.onError(new Error("The full-size photo could not be loaded."));
+        });
+        full.src = answer.url;
+      })
+      .catch((error) => {
+        if (renderId !== this.renderCount) return;
+        $("#viewer-spinner").hidden = true;
+        this.onError(error);
+      });
+  }
+
+  // -- edit -------------------------------------------------------------------------------
+
+  startEdit() {
+    const image = this.current();
+    this.askDelete(false);
+    $("#edit-title").value = image.title;
+    $("#edit-description").value = image.description;
+    $("#edit-tags").value = image.tags.join(", ");
+    $("#edit-error").hidden = true;
+    $("#viewer-details").hidden = true;
+    $("#edit-form").hidden = false;
+    $("#edit-title").focus();
+  }
+
+  stopEdit() {
+    const wasEditing = !$("#edit-form").hidden;
+    $("#edit-form").hidden = true;
+    $("#viewer-details").hidden = false;
+    if (wasEditing && this.dialog.open) $("#edit-button").focus();
+  }
+
+  async saveEdit() {
+    const image = this.current();
+    const { tags, error } = parseTags($("#edit-tags").value);
+    if (error) {
+      $("#edit-error").textContent = error;
+      $("#edit-error").hidden = false;
+      $("#edit-tags").focus();
+      return;
+    }
+    const save = $("#edit-save");
+    save.disabled = true;
+    try {
+      const updated = await this.api.edit(image.image_id, {
+        title: $("#edit-title").value.trim(),
+        description: $("#edit-description").value.trim(),
+        tags,
+      });
+      this.gallery.update(updated);
+      this.render();
+      $("#edit-button").focus();
+    } catch (failure) {
+      $("#edit-error").textContent = failure.message;
+      $("#edit-error").hidden = false;
+      this.onError(failure);
+    } finally {
+      save.disabled = false;
+    }
+  }
+
+  // -- delete -----------------------------------------------------------------------------
+
+  askDelete(show) {
+    const confirm = $("#confirm");
+    const wasShown = !confirm.hidden;
+    confirm.hidden = !show;
+    $("#delete-button").setAttribute("aria-expanded", String(show));
+    if (show) {
+      const image = this.current();
+      $("#confirm-text").textContent = `Delete “${image.title || "Untitled"}” for good? This cannot be undone.`;
+      $("#confirm-cancel").focus();
+    } else if (wasShown && this.dialog.open && !$("#delete-button").hidden) {
+      $("#delete-button").focus();
+    }
+  }
+
+  async confirmDelete() {
+    const image = this.current();
+    const button = $("#confirm-delete");
+    button.disabled = true;
+    try {
+      await this.api.remove(image.image_id);
+    } catch (error) {
+      // Gone already (another tab, another device): the goal is reached all the same.
+      if (error.status !== 404) {
+        this.onError(error);
+        return;
+      }
+    } finally {
+      button.disabled = false;
+    }
+    const index = this.index;
+    this.gallery.remove(image.image_id);
+    this.onDeleted(image);
+    if (this.gallery.items.length === 0) {
+      this.index = -1;
+      this.close();
+    } else {
+      this.index = Math.min(index, this.gallery.items.length - 1);
+      this.render();
+      $("#viewer-close").focus();
+    }
+  }
+}
+
+export function emptyNode(title, text, action) {
+  return el("div", { className: "state-card" }, [el("h2", { text: title }), el("p", { text }), ...(action ? [action] : [])]);
+}
