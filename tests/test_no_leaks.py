@@ -349,11 +349,6 @@ def test_the_local_modes_function_logs_are_json_with_request_ids_and_no_image(
     assert errors and all(e["request_id"] in sent for e in errors)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="functions/upload/app.py: finalise_uploads runs outside api_handler, so nothing sets "
-    "log.request_id_var: its lines say request_id '-' instead of the invocation's aws_request_id",
-)
 def test_logs_of_an_s3_event_carry_its_request_id(
     aws: SimpleNamespace, handlers: None, log_output: io.StringIO
 ) -> None:

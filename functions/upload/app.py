@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import image_service.imaging  # noqa: F401 - load Pillow during init, not on the first request
+from image_service import log
 from image_service.config import Settings
 from image_service.http import (
     LambdaResponse,
@@ -65,17 +66,18 @@ def api_request(event: dict[str, Any], context: Any) -> LambdaResponse:
     return ROUTES[(event.get("httpMethod", ""), event.get("resource", ""))](event)
 
 
-def finalise_uploads(event: dict[str, Any]) -> dict[str, Any]:
+def finalise_uploads(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """S3 ObjectCreated on uploads/: an error propagates so that Lambda retries the event."""
     finalised = []
-    for record in event["Records"]:
-        image = SERVICE.finalise_upload(unquote_plus(record["s3"]["object"]["key"]))
-        if image is not None:
-            finalised.append(image.image_id)
+    with log.request_context(context):
+        for record in event["Records"]:
+            image = SERVICE.finalise_upload(unquote_plus(record["s3"]["object"]["key"]))
+            if image is not None:
+                finalised.append(image.image_id)
     return {"finalised": finalised}
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> Any:
     if event.get("Records") and event["Records"][0].get("eventSource") == "aws:s3":
-        return finalise_uploads(event)
+        return finalise_uploads(event, context)
     return api_request(event, context)

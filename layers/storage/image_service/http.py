@@ -90,12 +90,10 @@ def api_handler(func: Handler) -> Handler:
 
     @functools.wraps(func)
     def wrapper(event: dict[str, Any], context: Any) -> LambdaResponse:
-        request_id = getattr(context, "aws_request_id", None) or "-"
-        token = log.request_id_var.set(request_id)
         started = time.perf_counter()
         route = f"{event.get('httpMethod', '?')} {event.get('resource', '?')}"
         cold, _state["cold"] = _state["cold"], False
-        try:
+        with log.request_context(context):
             try:
                 response = func(event, context)
             except ServiceError as exc:
@@ -114,8 +112,6 @@ def api_handler(func: Handler) -> Handler:
                     "cold_start": cold,
                 },
             )
-        finally:
-            log.request_id_var.reset(token)
         return response
 
     return wrapper

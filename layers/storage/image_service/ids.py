@@ -25,7 +25,7 @@ def new_image_id(now_ms: int | None = None) -> str:
 
 
 def is_image_id(value: str) -> bool:
-    return bool(IMAGE_ID_PATTERN.match(value))
+    return bool(IMAGE_ID_PATTERN.fullmatch(value))
 
 
 def timestamp_ms(image_id: str) -> int:

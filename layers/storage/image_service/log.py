@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -45,6 +48,17 @@ class JsonFormatter(logging.Formatter):
             entry["error"] = record.exc_info[0].__name__
             entry["traceback"] = self.formatException(record.exc_info).splitlines()[-12:-1]
         return json.dumps(entry, ensure_ascii=False)
+
+
+@contextmanager
+def request_context(context: Any) -> Iterator[str]:
+    """Tag every log line written inside with the invocation's request id."""
+    request_id = getattr(context, "aws_request_id", None) or "-"
+    token = request_id_var.set(request_id)
+    try:
+        yield request_id
+    finally:
+        request_id_var.reset(token)
 
 
 def configure(level: str = "INFO") -> logging.Logger:

@@ -39,7 +39,7 @@ def base64_length(byte_count: int) -> int:
 
 
 def parse_user_id(value: Any, field: str = "user_id") -> str:
-    if not isinstance(value, str) or not USER_ID_PATTERN.match(value):
+    if not isinstance(value, str) or not USER_ID_PATTERN.fullmatch(value):
         raise BadRequest(
             f"{field} must be 1-64 characters: letters, digits, '.', '_', '@' or '-', starting with a letter or digit",
             code="invalid_user_id",
@@ -224,6 +224,9 @@ def parse_edit(body: str | None) -> ImageEdit:
 def decode_base64(encoded: str) -> bytes:
     if not encoded:
         raise BadRequest("image_base64 must not be empty", code="invalid_base64")
+    # strict_mode still takes "=" after a complete group ("QUJD="), which RFC 4648 does not.
+    if len(encoded) % 4 or "=" in encoded[:-2]:
+        raise BadRequest("image_base64 is not valid base64", code="invalid_base64")
     try:
         # strict_mode: no characters outside the alphabet, correct padding, nothing after it.
         return binascii.a2b_base64(encoded, strict_mode=True)
