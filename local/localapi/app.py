@@ -10,6 +10,7 @@ from typing import Any
 
 from .aws_backend import LOCAL_CREDENTIALS, AwsEmulation, local_secrets
 from .cognito import LocalUserPool
+from .docs import docs_routes
 from .functions import FunctionPool
 from .gateway import Gateway, make_http_server
 from .notifications import S3EventRelay
@@ -94,6 +95,7 @@ class LocalApp:
         user_pool = LocalUserPool(issuer=f"{self.url}/_local") if self.auth_mode == "cognito" else None
         self.gateway = Gateway(self.template, self.pools, stage=self._stage, user_pool=user_pool)
         self.gateway.extra_routes.update(web_routes(self.auth_mode))  # the web gallery at /
+        self.gateway.extra_routes.update(docs_routes())  # the spec at /openapi.yaml, Swagger UI at /docs
         self._server.gateway = self.gateway
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
