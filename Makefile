@@ -72,6 +72,7 @@ events: $(VENV)/.ready
 
 deploy: build
 	$(SAM) deploy
+	$(MAKE) --no-print-directory publish-web  # web/ to the stack's CloudFront, API URL filled in
 
 deploy-local: $(TOOLS)/.ready
 	$(SAM) build --template template.yaml
@@ -111,3 +112,33 @@ scan: $(SCAN)/.ready
 
 bench: $(VENV)/.ready build
 	$(PY) -m bench
+
+# -- Web gallery (web/, docs/web.md): `make serve` serves it at /; these serve it elsewhere and test it
+WEB_PORT ?= 8080
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+
+.PHONY: web browser test-browser publish-web
+
+# The gallery on its own port for another API: `make sam-api`, or a deployed stack's ApiUrl (the
+# API's CORS lets the page in). AUTH_MODE=cognito signs in with the local mode's tokens.
+web: $(VENV)/.ready
+	@test -n "$(API_URL)" || { echo "usage: make web API_URL=http://127.0.0.1:3000 [WEB_PORT=8080] [AUTH_MODE=none|cognito]"; exit 2; }
+	PYTHONPATH=local $(PY) -m localapi.web --api-url "$(API_URL)" --port $(WEB_PORT) --auth-mode $(or $(AUTH_MODE),none)
+
+# Debian's chromium, installed when missing (as root, as CI runs). Playwright drives this browser
+# and never downloads one of its own.
+browser:
+	@test -x $(CHROMIUM) || { test "$$(id -u)" = 0 || { echo "chromium is missing: sudo apt-get install -y chromium"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@$(CHROMIUM) --version
+
+# The gallery walked through in a real browser against the local mode (tests/browser); screenshots
+# of every step, desktop and phone, in build/screenshots/.
+test-browser: $(VENV)/.ready browser
+	BROWSER_TESTS=1 $(PY) -m pytest -q tests/browser
+
+# web/ to the stack's bucket behind CloudFront, with the stack's API URL and sign-in filled in
+# (`make deploy` runs it after `sam deploy`).
+publish-web: $(VENV)/.ready
+	$(PY) scripts/publish_web.py
