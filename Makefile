@@ -142,3 +142,28 @@ test-browser: $(VENV)/.ready browser
 # (`make deploy` runs it after `sam deploy`).
 publish-web: $(VENV)/.ready
 	$(PY) scripts/publish_web.py
+
+# -- sam local: the SAM CLI's own Docker path (each function in a Lambda-like container) --------
+# A Docker engine is used if one answers; as root on Debian (CI) one is installed and started for
+# the duration of the command. See docs/local-modes.md.
+LAMBDA_IMAGE ?= image-service/lambda-python:3.11
+AWS_PORT ?= 0
+WITH_DOCKER := python3 scripts/with_docker.py
+export LAMBDA_IMAGE
+
+.PHONY: lambda-image sam-invoke sam-api test-sam-local
+
+lambda-image: $(VENV)/.ready
+	$(WITH_DOCKER) scripts/lambda_image/build.sh $(LAMBDA_IMAGE)
+
+sam-invoke: $(VENV)/.ready $(TOOLS)/.ready
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make sam-invoke FUNCTION=UploadFunction EVENT=events/upload.json"; exit 2; }
+	$(WITH_DOCKER) $(PY) scripts/sam_local.py invoke $(FUNCTION) $(EVENT)
+
+sam-api: $(VENV)/.ready $(TOOLS)/.ready
+	$(WITH_DOCKER) $(PY) scripts/sam_local.py api --port $(PORT) --aws-port $(AWS_PORT)
+
+# The e2e suite against `make sam-api`, and every events/ file through `make sam-invoke` and
+# `make invoke` (the statuses must agree). Without Docker: skipped outside CI, a failure in CI.
+test-sam-local: $(VENV)/.ready $(TOOLS)/.ready
+	$(WITH_DOCKER) --or-skip $(PY) scripts/sam_local.py test

@@ -4,20 +4,47 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from localapi.app import LocalApp
+from localapi.app import TEMPLATE_PATH, LocalApp
+from localapi.aws_backend import AwsEmulation, local_secrets
+from localapi.template import Template
 from tests.conftest import picture
+
+# `make test-sam-local` runs this same suite against `make sam-api` (the real SAM CLI): E2E_BASE_URL
+# is that API, E2E_AWS_ENDPOINT the AWS emulation behind it.
+EXTERNAL_BASE_URL = os.environ.get("E2E_BASE_URL", "").rstrip("/")
+EXTERNAL_AWS_ENDPOINT = os.environ.get("E2E_AWS_ENDPOINT", "")
+
+
+class ExternalApp:
+    """What the suite uses of a LocalApp, for a server it did not start: its URL, template and emulation."""
+
+    def __init__(self, url: str, aws_endpoint: str) -> None:
+        if not aws_endpoint:
+            raise RuntimeError("E2E_BASE_URL needs E2E_AWS_ENDPOINT (the AWS emulation behind that API)")
+        self.url = url
+        self.template = Template(TEMPLATE_PATH)
+        # The secrets the server's functions use (tests forge signed tokens with them).
+        secrets_file = os.environ.get("E2E_SECRETS_FILE")
+        self.template.secrets = (
+            json.loads(Path(secrets_file).read_text()) if secrets_file else local_secrets(self.template, None)
+        )
+        endpoint = urllib.parse.urlsplit(aws_endpoint)
+        self.aws = AwsEmulation(self.template, host=endpoint.hostname or "", port=endpoint.port or 0)
 
 
 class Api:
     """A thin HTTP client for the running local mode."""
 
-    def __init__(self, base_url: str, app: LocalApp) -> None:
+    def __init__(self, base_url: str, app: LocalApp | ExternalApp) -> None:
         self.base_url = base_url
         self.app = app
         self.http = requests.Session()
@@ -64,14 +91,17 @@ class Api:
 
 
 @pytest.fixture(scope="session")
-def local_app() -> Iterator[LocalApp]:
+def local_app() -> Iterator[LocalApp | ExternalApp]:
+    if EXTERNAL_BASE_URL:
+        yield ExternalApp(EXTERNAL_BASE_URL, EXTERNAL_AWS_ENDPOINT)
+        return
     app = LocalApp(port=0).start()
     yield app
     app.stop()
 
 
 @pytest.fixture
-def api(local_app: LocalApp) -> Api:
+def api(local_app: LocalApp | ExternalApp) -> Api:
     return Api(local_app.url, local_app)
 
 
