@@ -51,7 +51,7 @@ def test_unknown_route_and_method_are_missing_authentication_token(api: Api) -> 
         ("GET", "/nope"),
         ("PUT", "/images"),
         ("POST", "/images/01JDQ8ZB3F2T6X8W4N5R7K9M0P"),
-        ("GET", "/"),
+        ("POST", "/"),  # GET / is the web gallery, which the local mode serves beside the API
     ]:
         response = api.request(method, path)
         assert response.status_code == 403, (method, path)
