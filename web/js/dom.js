@@ -60,13 +60,16 @@ export function relativeTime(iso, now = Date.now()) {
 
 // The one error banner (data-testid="error-banner"): role="alert" makes screen readers say it.
 export const banner = {
-  show(message) {
+  show(message, details = []) {
     $("#banner-text").textContent = message;
+    $("#banner-list").replaceChildren(...details.map((detail) => el("li", { text: detail })));
+    $("#banner-list").hidden = details.length === 0;
     $("#banner").hidden = false;
   },
   clear() {
     $("#banner").hidden = true;
     $("#banner-text").textContent = "";
+    $("#banner-list").replaceChildren();
   },
 };
 

@@ -24,11 +24,13 @@ export class Gallery {
     this.generation = 0;
     this.view = null;
 
-    // Cards on screen first, then the next row or so: the browser's six connections per host
-    // go to what people see.
-    this.thumbnailObserver = new IntersectionObserver((entries) => this.onCardsVisible(entries), {
-      rootMargin: "0px 0px 240px 0px",
+    // Thumbnails of cards on screen load at once; cards just below wait until those are done,
+    // so the browser's six connections per host go to what people see first.
+    this.thumbnailObserver = new IntersectionObserver((entries) => this.onCardsNear(entries), {
+      rootMargin: "0px 0px 600px 0px",
     });
+    this.inFlight = { onScreen: 0, ahead: 0 };
+    this.waiting = [];
     this.sentinelObserver = new IntersectionObserver((entries) => {
       if (entries.some((entry) => entry.isIntersecting)) this.loadMore();
     }, { rootMargin: "800px 0px" });
@@ -44,7 +46,7 @@ export class Gallery {
     this.items = [];
     this.cards.clear();
     this.nextToken = null;
-    this.thumbnailObserver.disconnect();
+    this.forgetThumbnails();
     this.state.hidden = true;
     this.grid.hidden = false;
     this.grid.replaceChildren(...Array.from({ length: SKELETONS }, () => el("li", { className: "card skeleton", attrs: { "aria-hidden": "true" } }, [
@@ -60,6 +62,7 @@ export class Gallery {
   // A message in place of the grid (the signed-out welcome).
   showMessage(node) {
     this.generation += 1;
+    this.forgetThumbnails();
     this.controller?.abort();
     this.view = null;
     this.items = [];
@@ -196,7 +199,7 @@ export class Gallery {
     this.items.push(image);
     this.cards.set(image.image_id, card);
     this.grid.append(card);
-    this.thumbnailObserver.observe(card);
+    this.watch(card);
   }
 
   // A photo just uploaded: newest first means by id (ids are time-ordered ULIDs).
@@ -213,7 +216,7 @@ export class Gallery {
       this.items.splice(index, 0, image);
     }
     this.cards.set(image.image_id, card);
-    this.thumbnailObserver.observe(card);
+    this.watch(card);
     this.afterChange();
     return true;
   }
@@ -228,7 +231,7 @@ export class Gallery {
     if (src) {
       card.querySelector(".thumb").src = src;
       card.classList.add("loaded");
-    } else this.thumbnailObserver.observe(card);
+    } else this.watch(card);
     old.replaceWith(card);
     this.cards.set(image.image_id, card);
   }
@@ -252,12 +255,30 @@ export class Gallery {
 
   // -- thumbnails -------------------------------------------------------------------------
 
-  onCardsVisible(entries) {
+  watch(card) {
+    this.thumbnailObserver.observe(card);
+  }
+
+  forgetThumbnails() {
+    this.thumbnailObserver.disconnect();
+    this.waiting = [];
+    this.inFlight = { onScreen: 0, ahead: 0 };
+  }
+
+  onCardsNear(entries) {
     for (const entry of entries) {
       if (!entry.isIntersecting) continue;
       this.thumbnailObserver.unobserve(entry.target);
-      const image = this.items[this.indexOf(entry.target.dataset.imageId)];
-      if (image) this.loadThumbnail(image, entry.target);
+      const { top, bottom } = entry.boundingClientRect;
+      if (top < window.innerHeight && bottom > 0) this.loadThumbnail(entry.target, "onScreen");
+      else this.waiting.push(entry.target);
+    }
+    this.drainWaiting();
+  }
+
+  drainWaiting() {
+    while (this.inFlight.onScreen === 0 && this.inFlight.ahead < 4 && this.waiting.length) {
+      this.loadThumbnail(this.waiting.shift(), "ahead");
     }
   }
 
@@ -272,14 +293,30 @@ export class Gallery {
     return answer.url;
   }
 
-  async loadThumbnail(image, card) {
+  async loadThumbnail(card, kind) {
+    const image = this.items[this.indexOf(card.dataset.imageId)];
+    if (!image) return;
     const img = card.querySelector(".thumb");
+    const generation = this.generation;
+    this.inFlight[kind] += 1;
+    let done = false;
+    const settled = () => {
+      if (done || generation !== this.generation) return;
+      done = true;
+      this.inFlight[kind] -= 1;
+      this.drainWaiting();
+    };
+    img.addEventListener("load", settled, { once: true });
+    img.addEventListener("error", () => {
+      card.classList.add("broken");
+      settled();
+    }, { once: true });
     try {
       img.src = await this.thumbnailUrl(image);
     } catch {
       card.classList.add("broken");
+      settled();
     }
-    img.addEventListener("error", () => card.classList.add("broken"), { once: true });
   }
 
   cachedThumbnail(imageId) {

@@ -28,7 +28,7 @@ async function main() {
   const api = createApi(config, auth);
 
   const showError = (error) => {
-    banner.show(error.message);
+    banner.show(error.message, error.details);
     // The API said the token is no good: sign out here too, so the page says what is true.
     if (error.status === 401 && auth.user()) auth.signOut({ expired: true });
   };

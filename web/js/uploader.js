@@ -91,7 +91,8 @@ export class Uploader {
         this.addEntry(file, type);
       }
     }
-    if (problems.length) this.onError(new Error(problems.join(" ")));
+    if (problems.length === 1) this.onError(new Error(problems[0]));
+    else if (problems.length) this.onError(Object.assign(new Error(`${problems.length} files were not added:`), { details: problems }));
     this.refresh();
     const firstNew = this.entries.find((entry) => entry.state === "ready");
     if (!problems.length && firstNew) firstNew.node.querySelector(".q-title").focus();
