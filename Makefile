@@ -167,3 +167,15 @@ sam-api: $(VENV)/.ready $(TOOLS)/.ready
 # `make invoke` (the statuses must agree). Without Docker: skipped outside CI, a failure in CI.
 test-sam-local: $(VENV)/.ready $(TOOLS)/.ready
 	$(WITH_DOCKER) --or-skip $(PY) scripts/sam_local.py test
+
+# -- API contract (api/openapi.yaml; `make test` runs all of it) ------------------------------------
+# The spec against the code: limits, routes and error codes, request rules (in-process, generated),
+# schemathesis fuzzing of the local mode, and every end-to-end response. CONTRACT_EXAMPLES and
+# CONTRACT_FUZZ_EXAMPLES raise the number of generated cases for a deeper search.
+.PHONY: contract contract-deep
+
+contract: $(VENV)/.ready
+	$(PY) -m pytest -q tests/contract tests/e2e local/tests/test_docs.py
+
+contract-deep: $(VENV)/.ready
+	CONTRACT_EXAMPLES=3000 CONTRACT_FUZZ_EXAMPLES=300 $(PY) -m pytest -q tests/contract

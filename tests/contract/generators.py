@@ -34,12 +34,17 @@ tricky_text = st.text(alphabet=st.sampled_from(WHITESPACE + TRICKY) | st.charact
 
 
 @cache
-def image_base64(content_type: str) -> str:
+def image_bytes(content_type: str) -> bytes:
     from PIL import Image
 
     buffer = io.BytesIO()
     Image.new("RGB", (3, 2), (10, 120, 200)).save(buffer, format=FORMATS[content_type])
-    return base64.b64encode(buffer.getvalue()).decode()
+    return buffer.getvalue()
+
+
+@cache
+def image_base64(content_type: str) -> str:
+    return base64.b64encode(image_bytes(content_type)).decode()
 
 
 def limit(contract: Contract, *path: str) -> Any:
@@ -94,10 +99,8 @@ def upload_bodies(contract: Contract) -> st.SearchStrategy[dict[str, Any]]:
             around(raw_tags).map(lambda n: ["Same"] * (n - 1) + [" same "]),
             json_values,
         ),
-        "content_type": st.one_of(
-            pad(st.sampled_from([*content_types, "image/jpg", "IMAGE/PNG", "Image/Webp", "image/tiff", "image/"])),
-            json_values,
-        ),
+        "content_type": st.one_of(content_type_texts(contract), json_values),
+        "keep_location": st.one_of(st.sampled_from([True, False, "true", "FALSE", "yes", "", "1", None]), json_values),
         "image_base64": st.one_of(
             st.sampled_from(content_types)
             .map(image_base64)
@@ -132,6 +135,41 @@ def upload_bodies(contract: Contract) -> st.SearchStrategy[dict[str, Any]]:
     changes = st.lists(change, max_size=2) | st.lists(change | unknown, min_size=1, max_size=2)
     drops = st.just([]) | st.just([]) | st.lists(st.sampled_from(sorted(edits)), max_size=1)
     return st.builds(build, st.sampled_from(content_types), changes, drops)
+
+
+def content_type_texts(contract: Contract) -> st.SearchStrategy[str]:
+    content_types = contract.spec["components"]["schemas"]["ContentType"]["enum"]
+    spellings = [*content_types, "image/jpg", "IMAGE/PNG", "Image/Webp", "image/png; q=1", "image/tiff", "image/"]
+    return pad(st.sampled_from(spellings))
+
+
+def raw_content_types(contract: Contract) -> st.SearchStrategy[str]:
+    """``Content-Type`` headers that make ``POST /images`` read the body as the image."""
+    return content_type_texts(contract).map(str.strip).filter(lambda text: text.lower().startswith("image/"))
+
+
+def raw_upload_queries(contract: Contract) -> st.SearchStrategy[list[tuple[str, str]]]:
+    """The query of a raw-body upload: metadata as text, tags comma-separated."""
+    max_title = limit(contract, "TitleInput", "maxLength")
+    values = {
+        "user_id": st.sampled_from(["alice", "alice\n", "", "a b", "a" * 64, "a" * 65]) | tricky_text,
+        "title": pad(text_of_length(around(max_title))) | tricky_text,
+        "description": st.sampled_from(["", "two\nlines", "bell\x07"]) | tricky_text,
+        "tags": st.lists(st.sampled_from(["sunset", " Beach", "", "a b", "x" * 41, "Same", "same"]), max_size=12).map(
+            ",".join
+        ),
+        "keep_location": st.sampled_from(["true", "FALSE", "", "yes"]),
+        "other": st.just("1"),
+    }
+    pair = st.sampled_from(sorted(values)).flatmap(lambda name: values[name].map(lambda value: (name, value)))
+    with_owner = st.lists(pair, max_size=4, unique_by=lambda item: item[0]).map(
+        lambda pairs: [("user_id", "alice"), *pairs]
+    )
+    return with_owner | st.lists(pair, max_size=4)
+
+
+def variants() -> st.SearchStrategy[str]:
+    return st.sampled_from(["original", "thumbnail", "", "Thumbnail", "small"]) | tricky_text
 
 
 def list_queries(contract: Contract) -> st.SearchStrategy[list[tuple[str, str]]]:

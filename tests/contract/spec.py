@@ -99,17 +99,22 @@ _STEPS = {
     "trim": str.strip,
     "nfc": lambda text: unicodedata.normalize("NFC", text),
     "lowercase": str.lower,
+    "media-type": lambda text: text.split(";", 1)[0],
 }
+_BOOLEANS = {"true": True, "false": False}
 
 
 def normalize(instance: Any, schema: Mapping[str, Any]) -> Any:
     """Apply the spec's ``x-normalize`` / ``x-aliases`` to a request value, as the service does."""
     steps = schema.get("x-normalize", [])
     if isinstance(instance, str):
+        text = instance
         for step in steps:
             if step in _STEPS:
-                instance = _STEPS[step](instance)
-        return schema.get("x-aliases", {}).get(instance, instance)
+                text = _STEPS[step](text)
+        if "boolean" in steps:
+            return _BOOLEANS.get(text, instance)
+        return schema.get("x-aliases", {}).get(text, text)
     if isinstance(instance, list) and isinstance(schema.get("items"), Mapping):
         items = [normalize(item, schema["items"]) for item in instance]
         if "dedupe" in steps and len(items) <= schema.get("x-max-items-before-dedupe", len(items)):
@@ -161,13 +166,30 @@ class Operation:
         schema = response.get("content", {}).get("application/json", {}).get("schema", {})
         return set(_code_enum(schema))
 
-    def body_schema(self, media_type: str | None) -> dict[str, Any] | None:
+    def body_media_type(self, media_type: str | None) -> tuple[str, dict[str, Any]] | None:
+        """The request body entry a request's media type selects: an exact one, a range such as
+        ``image/*``, or else JSON (the service reads a body as JSON whatever its Content-Type)."""
         content = self.spec.get("requestBody", {}).get("content", {})
-        if not content:
-            return None
-        # The service reads the body as JSON whatever its Content-Type (documented in the spec).
-        chosen = content.get(media_type or "") or content.get("application/json") or next(iter(content.values()))
-        return chosen.get("schema", {})
+        for key, entry in content.items():
+            if media_type is not None and media_matches(key, media_type):
+                return key, entry
+        if "application/json" in content:
+            return "application/json", content["application/json"]
+        return next(iter(content.items()), None)
+
+    def body_schema(self, media_type: str | None) -> dict[str, Any] | None:
+        chosen = self.body_media_type(media_type)
+        return None if chosen is None else chosen[1].get("schema", {})
+
+
+def media_matches(media_range: str, media_type: str) -> bool:
+    if media_range.endswith("/*"):
+        return media_type.startswith(media_range[:-1])
+    return media_range == media_type
+
+
+def media_type_of(content_type: str | None) -> str | None:
+    return (content_type or "").split(";", 1)[0].strip().lower() or None
 
 
 def _code_enum(schema: Mapping[str, Any]) -> Iterator[str]:
@@ -230,16 +252,25 @@ class Contract:
         for parameter in op.parameters_in("path"):
             value = path_parameters.get(parameter["name"], "")
             problems += [f"path {parameter['name']}: {p}" for p in schema_problems(value, parameter["schema"])]
-        return problems + self._query_problems(op, query) + self._body_problems(op, body, content_type)
+        media_type = media_type_of(content_type)
+        return problems + self._query_problems(op, query, media_type) + self._body_problems(op, body, media_type)
 
     @staticmethod
-    def _query_problems(op: Operation, query: Mapping[str, list[str]]) -> list[str]:
-        declared = op.parameters_in("query")
+    def _query_problems(op: Operation, query: Mapping[str, list[str]], media_type: str | None) -> list[str]:
+        # Parameters marked x-only-with-media-type exist only with that body (else the query is not read).
+        declared = [
+            p
+            for p in op.parameters_in("query")
+            if "x-only-with-media-type" not in p or media_matches(p["x-only-with-media-type"], media_type or "")
+        ]
         if not declared:
             return []
         problems = [
             f"query {name}: repeated with different values" for name, values in query.items() if len(set(values)) > 1
         ]
+        if any("x-only-with-media-type" in p for p in declared):
+            names = {p["name"] for p in declared}
+            problems += [f"query {name}: not a parameter of this request" for name in query if name not in names]
         given: set[str] = set()
         for parameter in declared:
             name, schema = parameter["name"], parameter["schema"]
@@ -249,7 +280,7 @@ class Contract:
                     problems.append(f"query {name}: required")
                 continue
             given.add(name)
-            value = _from_query_string(values[-1], schema)
+            value = _from_query_string(values[-1], parameter)
             problems += [f"query {name}: {p}" for p in schema_problems(normalize(value, schema), schema)]
         any_of = op.spec.get("x-require-any-of")
         if any_of and not given & set(any_of):
@@ -257,20 +288,28 @@ class Contract:
         return problems
 
     @staticmethod
-    def _body_problems(op: Operation, body: bytes | None, content_type: str | None) -> list[str]:
+    def _body_problems(op: Operation, body: bytes | None, media_type: str | None) -> list[str]:
         request_body = op.spec.get("requestBody")
-        if request_body is None:
+        chosen = op.body_media_type(media_type)
+        if request_body is None or chosen is None:
             return []
+        _, entry = chosen
+        schema = entry.get("schema", {})
+        problems: list[str] = []
+        if "x-media-type-schema" in entry:  # e.g. image/*: which image types
+            declared = entry["x-media-type-schema"]
+            problems += [f"Content-Type: {p}" for p in schema_problems(normalize(media_type, declared), declared)]
         if not body:
-            return ["body: required"] if request_body.get("required") else []
-        media_type = (content_type or "").split(";", 1)[0].strip().lower() or None
-        schema = op.body_schema(media_type) or {}
+            return [*problems, "body: required"] if request_body.get("required") else problems
+        if schema.get("format") == "binary":
+            return problems  # any bytes: what they are is for the service to see
         try:
             # The gateway hands a non-binary body to the function as UTF-8 text.
             document = json.loads(body.decode("utf-8", errors="replace"))
         except (ValueError, RecursionError):
             return ["body: not JSON"]
-        problems = [] if _is_unicode(document) else ["body: a string with an escaped lone surrogate"]
+        if not _is_unicode(document):
+            problems.append("body: a string with an escaped lone surrogate")
         return problems + [f"body {p}" for p in schema_problems(normalize(document, schema), schema)]
 
     # -- responses --------------------------------------------------------------------------
@@ -349,10 +388,15 @@ def _is_unicode(document: Any) -> bool:
     return True
 
 
-def _from_query_string(value: str, schema: Mapping[str, Any]) -> Any:
-    """A query string value as the type its schema names (integers: decimal digits only)."""
+def _from_query_string(value: str, parameter: Mapping[str, Any]) -> Any:
+    """A query string value as the type its schema names (integers: decimal digits only; arrays:
+    comma-separated with ``explode: false``)."""
+    schema = parameter["schema"]
     if schema.get("type") == "integer" and value.isascii() and value.isdigit():
         return int(value) if len(value) <= schema.get("x-max-digits", len(value)) else value
+    if schema.get("type") == "array" and parameter.get("explode") is False:
+        items = value.split(",")
+        return [item for item in items if item.strip()] if parameter.get("x-ignore-blank-items") else items
     return value
 
 

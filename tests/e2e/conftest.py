@@ -17,6 +17,7 @@ from localapi.app import TEMPLATE_PATH, LocalApp
 from localapi.aws_backend import AwsEmulation, local_secrets
 from localapi.template import Template
 from tests.conftest import picture
+from tests.contract.spec import assert_exchange_conforms
 
 # `make test-sam-local` runs this same suite against `make sam-api` (the real SAM CLI): E2E_BASE_URL
 # is that API, E2E_AWS_ENDPOINT the AWS emulation behind it.
@@ -51,7 +52,15 @@ class Api:
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", 30)
-        return self.http.request(method, self.base_url + path, **kwargs)
+        response = self.http.request(method, self.base_url + path, **kwargs)
+        # api/openapi.yaml is the contract of every exchange with the local mode; pages served
+        # beside the API (/docs, the gallery) and its helpers (/_local/...) are not the API.
+        gateway = getattr(self.app, "gateway", None)  # None: a server this suite did not start
+        route = path.split("?", 1)[0]
+        beside_the_api = route.startswith("/_local/") or (method.upper() == "GET" and route in gateway.extra_routes)
+        if gateway is not None and not beside_the_api:
+            assert_exchange_conforms(response)
+        return response
 
     def upload(self, user_id: str = "alice", tags: list[str] | None = None, fmt: str = "PNG", **fields: Any) -> dict:
         body = {

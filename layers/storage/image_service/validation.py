@@ -97,6 +97,13 @@ def parse_json_object(body: str | None) -> dict[str, Any]:
         raise BadRequest("request body is not valid JSON", code="invalid_json") from exc
     if not isinstance(parsed, dict):
         raise BadRequest("request body must be a JSON object", code="invalid_json")
+    for key in parsed:
+        # JSON may escape half a UTF-16 pair ("\\ud800"): such a name could not even be echoed
+        # in the unknown-field error (the response failed: 502).
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise BadRequest("field names must be text (no lone surrogates)", code="unknown_field") from exc
     return parsed
 
 
