@@ -376,14 +376,22 @@ def test_keyboard_only_focus_is_visible_and_the_viewer_works(open_app: Any, new_
 
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.textContent") == "Skip to photos"
+    # Every stop on the way shows where the focus is (a card's ring is drawn round the card).
+    ring = (
+        "() => { const e = document.activeElement; const s = getComputedStyle(e.closest('.card') || e);"
+        " return [e.outerHTML.slice(0, 80), s.outlineStyle, parseFloat(s.outlineWidth)]; }"
+    )
     for _ in range(40):
         page.keyboard.press("Tab")
+        element, style, width = page.evaluate(ring)
+        assert style != "none" and width >= 2, f"no visible focus on {element}"
         if page.evaluate("() => document.activeElement.classList.contains('card-open')"):
             break
     else:
         pytest.fail("no photo could be reached with the Tab key")
-    outline = page.evaluate(
-        "() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth]; }"
+    outline = page.evaluate(  # the ring is drawn round the focused photo's card
+        "() => { const s = getComputedStyle(document.activeElement.closest('.card'));"
+        " return [s.outlineStyle, s.outlineWidth]; }"
     )
     assert outline[0] != "none" and float(outline[1].removesuffix("px")) >= 2, outline
     screenshot(page, "desktop", "keyboard-focus")
