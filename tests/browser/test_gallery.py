@@ -411,3 +411,34 @@ def test_keyboard_only_focus_is_visible_and_the_viewer_works(open_app: Any, new_
 
     alts = page.eval_on_selector_all("[data-testid=photo-card] img", "imgs => imgs.map(i => i.alt)")
     assert alts and all(alt.strip() for alt in alts)
+
+
+def test_a_photo_uploaded_while_the_first_page_is_on_its_way_stays_in_the_grid(open_app: Any, new_page: Any) -> None:
+    page, _ = new_page("desktop")
+    page.goto(open_app.url + "/")
+    sign_in(page, "frank")
+    requests.post(  # one photo already there, so the listing has something to bring
+        f"{open_app.url}/images",
+        params={"user_id": "frank", "title": "Older"},
+        data=jpeg("desert", size=(320, 240)),
+        headers={"Content-Type": "image/jpeg"},
+        timeout=30,
+    ).raise_for_status()
+
+    held: list[Any] = []
+    page.route(re.compile(r"/images\?user_id=frank&limit=24$"), lambda route: held.append(route))  # held
+    page.reload()
+    page.wait_for_function("() => document.querySelectorAll('.card.skeleton').length > 0")
+    page.get_by_test_id("upload-input").set_input_files(
+        [{"name": "new.jpg", "mimeType": "image/jpeg", "buffer": jpeg("lake", size=(320, 240))}]
+    )
+    page.get_by_test_id("upload-title").first.fill("Newer")
+    page.get_by_test_id("upload-submit").click()
+    expect(page.locator(".queue-item[data-state=done]")).to_have_count(1)
+    assert len(held) == 1
+    held[0].continue_()  # the first page arrives after the upload
+
+    expect(page.get_by_test_id("photo-card")).to_have_count(2)
+    expect(page.locator(".card.skeleton")).to_have_count(0)
+    titles = page.eval_on_selector_all(".card-title", "nodes => nodes.map(n => n.textContent)")
+    assert titles == ["Newer", "Older"]

@@ -104,10 +104,11 @@ export class Gallery {
         return;
       }
       if (generation !== this.generation) return;
-      if (first) this.grid.replaceChildren();
+      // Placeholders go; a photo uploaded while the page was on its way stays, in its place.
+      for (const skeleton of this.grid.querySelectorAll(".skeleton")) skeleton.remove();
       this.grid.setAttribute("aria-busy", "false");
       for (const image of page.items) {
-        if (!this.cards.has(image.image_id)) this.append(image);
+        if (!this.cards.has(image.image_id)) this.insert(image);
       }
       this.nextToken = page.next_token;
       this.afterChange();
@@ -194,29 +195,25 @@ export class Gallery {
     return card;
   }
 
-  append(image) {
+  // Newest first is by id: ids are time-ordered ULIDs. Pages come newest first, so a page's
+  // photos almost always go at the end.
+  insert(image) {
     const card = this.renderCard(image);
-    this.items.push(image);
+    let index = this.items.length;
+    while (index > 0 && this.items[index - 1].image_id < image.image_id) index -= 1;
+    if (index === this.items.length) this.grid.append(card);
+    else this.grid.insertBefore(card, this.cards.get(this.items[index].image_id));
+    this.items.splice(index, 0, image);
     this.cards.set(image.image_id, card);
-    this.grid.append(card);
     this.watch(card);
   }
 
-  // A photo just uploaded: newest first means by id (ids are time-ordered ULIDs).
+  // A photo just uploaded, if it belongs in this view.
   add(image) {
     if (!this.matches(image) || this.cards.has(image.image_id)) return false;
-    const card = this.renderCard(image);
-    const index = this.items.findIndex((item) => item.image_id < image.image_id);
-    if (index === -1 && this.nextToken) return false; // older than what is loaded: it comes with a later page
-    if (index === -1) {
-      this.items.push(image);
-      this.grid.append(card);
-    } else {
-      this.grid.insertBefore(card, this.cards.get(this.items[index].image_id));
-      this.items.splice(index, 0, image);
-    }
-    this.cards.set(image.image_id, card);
-    this.watch(card);
+    const last = this.items[this.items.length - 1];
+    if (last && last.image_id > image.image_id && this.nextToken) return false; // it comes with a later page
+    this.insert(image);
     this.afterChange();
     return true;
   }
