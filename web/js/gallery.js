@@ -110,6 +110,7 @@ export class Gallery {
       for (const image of page.items) {
         if (!this.cards.has(image.image_id)) this.insert(image);
       }
+      this.loadOnScreenNow();
       this.nextToken = page.next_token;
       this.afterChange();
     })();
@@ -262,9 +263,21 @@ export class Gallery {
     this.inFlight = { onScreen: 0, ahead: 0 };
   }
 
+  // The cards on screen ask for their thumbnails now, without waiting a frame for the observer.
+  loadOnScreenNow() {
+    for (const card of this.cards.values()) {
+      if (card.dataset.thumbnail) continue;
+      const { top, bottom } = card.getBoundingClientRect();
+      if (top < window.innerHeight && bottom > 0) {
+        this.thumbnailObserver.unobserve(card);
+        this.loadThumbnail(card, "onScreen");
+      }
+    }
+  }
+
   onCardsNear(entries) {
     for (const entry of entries) {
-      if (!entry.isIntersecting) continue;
+      if (!entry.isIntersecting || entry.target.dataset.thumbnail) continue;
       this.thumbnailObserver.unobserve(entry.target);
       const { top, bottom } = entry.boundingClientRect;
       if (top < window.innerHeight && bottom > 0) this.loadThumbnail(entry.target, "onScreen");
@@ -275,7 +288,8 @@ export class Gallery {
 
   drainWaiting() {
     while (this.inFlight.onScreen === 0 && this.inFlight.ahead < 4 && this.waiting.length) {
-      this.loadThumbnail(this.waiting.shift(), "ahead");
+      const card = this.waiting.shift();
+      if (!card.dataset.thumbnail) this.loadThumbnail(card, "ahead");
     }
   }
 
@@ -295,6 +309,7 @@ export class Gallery {
     if (!image) return;
     const img = card.querySelector(".thumb");
     const generation = this.generation;
+    card.dataset.thumbnail = kind;
     this.inFlight[kind] += 1;
     let done = false;
     const settled = () => {
