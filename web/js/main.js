@@ -65,7 +65,10 @@ async function main() {
       return button;
     };
     if (view.user && view.user === me && !view.tag) {
-      return emptyNode("Your gallery is empty", "Drop photos anywhere on this page, or choose them from your device.", choose());
+      const how = matchMedia("(pointer: coarse)").matches
+        ? "Choose photos from your device to start."
+        : "Drop photos anywhere on this page, or choose them from your device.";
+      return emptyNode("Your gallery is empty", how, choose());
     }
     if (view.user && view.tag) {
       return emptyNode("Nothing here yet", `${view.user === me ? "You have" : `${view.user} has`} no photos tagged #${view.tag}.`);
