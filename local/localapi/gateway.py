@@ -282,6 +282,13 @@ def make_http_server(gateway: Gateway | None, host: str, port: int) -> GatewaySe
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
+        def __getattr__(self, name: str) -> Any:
+            # Any other method (TRACE, QUERY, ...) gets API Gateway's answer too, not http.server's
+            # HTML 501: the gateway decides (no route takes it: 403 Missing Authentication Token).
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
         def log_message(self, format: str, *args: Any) -> None:
             pass  # replaced by the access log line above
 

@@ -119,3 +119,10 @@ def test_env_vars_file_overrides_declared_variables_only(tmp_path: Path) -> None
         assert "UNDECLARED" not in body["event"]
     finally:
         app.stop()
+
+
+def test_unusual_methods_get_the_gateways_json_answer(fixture_app: LocalApp) -> None:
+    for method in ("TRACE", "QUERY", "PROPFIND"):
+        response = call(fixture_app, method, "/echo/x")
+        assert response.status_code == 403, method
+        assert response.json()["code"] == "MISSING_AUTHENTICATION_TOKEN"
