@@ -178,3 +178,19 @@ def test_repeated_query_parameter_with_different_values_is_400() -> None:
 def test_bad_image_ids_are_400(value: dict[str, str] | None) -> None:
     with pytest.raises(BadRequest):
         parse_image_id(value)
+
+
+@pytest.mark.parametrize("title", ["photo\u202egpj.exe", "a\u2066b", "line\u2028break", "para\u2029graph"])
+def test_titles_refuse_bidi_overrides_and_line_separators(title: str) -> None:
+    with pytest.raises(BadRequest) as error:
+        parse_upload(body(title=title), max_image_bytes=LIMIT)
+    assert error.value.code == "invalid_field"
+
+
+def test_descriptions_keep_line_breaks_but_refuse_bidi_overrides() -> None:
+    assert (
+        parse_upload(body(description="one\ntwo\u2028three"), max_image_bytes=LIMIT).description
+        == "one\ntwo\u2028three"
+    )
+    with pytest.raises(BadRequest):
+        parse_upload(body(description="evil\u202e"), max_image_bytes=LIMIT)

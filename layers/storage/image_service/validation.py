@@ -19,6 +19,9 @@ SUPPORTED_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "im
 USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 # Letters and digits of any script, "_" and "-": no separators, so a tag is one URL-safe word.
 TAG_PATTERN = re.compile(r"^[^\W_][\w-]{0,39}$")
+# Bidirectional embedding/override/isolate controls: they can make a title display as something
+# else than it is (e.g. a reversed file extension), so text fields refuse them.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 MAX_TAGS = 10
 MAX_TITLE_CHARS = 200
 MAX_DESCRIPTION_CHARS = 2000
@@ -82,9 +85,12 @@ def _text(body: dict[str, Any], field: str, max_chars: int, *, multiline: bool) 
     value = value.strip()
     if len(value) > max_chars:
         raise BadRequest(f"{field} must be at most {max_chars} characters", code="invalid_field")
-    allowed = "\n\t" if multiline else ""
-    if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in value):
-        raise BadRequest(f"{field} must not contain control characters", code="invalid_field")
+    allowed = "\n\t\u2028\u2029" if multiline else ""
+    for ch in value:
+        if ch in allowed:
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") or ch in BIDI_CONTROLS:
+            raise BadRequest(f"{field} must not contain control characters", code="invalid_field")
     return value
 
 
