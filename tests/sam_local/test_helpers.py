@@ -96,3 +96,32 @@ def test_every_known_sam_local_gap_names_an_existing_e2e_test() -> None:
     node_ids = [line for line in collected if line.startswith("tests/e2e/")]
     assert node_ids, "no e2e test collected"
     assert sorted(set(KNOWN_GAPS) - set(node_ids)) == []
+
+
+def test_the_e2e_client_talks_to_a_server_it_did_not_start() -> None:
+    """E2E_BASE_URL mode: the suite's client must not need the in-process local mode's internals."""
+    import http.server
+    import threading
+
+    from tests.e2e.conftest import Api, ExternalApp
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"items": [], "next_token": null}')
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        api = Api(url, ExternalApp(url, "http://127.0.0.1:9"))
+        assert api.request("GET", "/images?user_id=alice").json() == {"items": [], "next_token": None}
+        assert api.app.template.functions()  # resolvable: the secrets are known
+    finally:
+        server.shutdown()
+        server.server_close()
