@@ -71,3 +71,10 @@ def test_gif_has_nothing_to_remove() -> None:
     out = io.BytesIO()
     Image.new("P", (4, 4)).save(out, "GIF")
     assert strip_location(out.getvalue(), "image/gif") == (out.getvalue(), False)
+
+
+@pytest.mark.parametrize(("fmt", "content_type"), [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")])
+def test_a_photo_without_location_is_not_copied(fmt: str, content_type: str) -> None:
+    """Memory: the common case must not duplicate a 25 MB photo."""
+    original = encoded(fmt, exif_with_gps(gps=False))
+    assert strip_location(original, content_type)[0] is original

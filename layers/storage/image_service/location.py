@@ -33,77 +33,86 @@ def _xmp_has_gps(raw: bytes) -> bool:
     return any(marker in raw for marker in _XMP_GPS_MARKERS)
 
 
-def _strip_jpeg(data: bytes) -> tuple[bytes, bool]:
-    out = bytearray(data[:2])  # SOI
-    position, removed = 2, False
-    while position + 4 <= len(data):
-        if data[position] != 0xFF:
-            break
+# An edit replaces data[start:end] with new bytes. Strippers only collect edits; the image is
+# rebuilt once, and only if there is an edit: a photo without location data is not copied at all.
+Edit = tuple[int, int, bytes]
+
+
+def _apply(data: bytes, edits: list[Edit]) -> bytes:
+    view, parts, position = memoryview(data), [], 0
+    for start, end, replacement in edits:
+        parts += [view[position:start], replacement]
+        position = end
+    parts.append(view[position:])
+    return b"".join(parts)
+
+
+def _jpeg_edits(data: bytes) -> list[Edit]:
+    edits: list[Edit] = []
+    position = 2  # after SOI
+    while position + 4 <= len(data) and data[position] == 0xFF:
         marker = data[position + 1]
         if marker == 0xDA:  # start of scan: entropy-coded data follows, no more metadata
             break
         length = struct.unpack(">H", data[position + 2 : position + 4])[0]
-        segment = data[position : position + 2 + length]
-        payload = segment[4:]
-        if marker == 0xE1 and payload.startswith(_EXIF_HEADER):
-            cleaned = _exif_without_gps(payload)
-            if cleaned is not None:
-                segment = b"\xff\xe1" + struct.pack(">H", len(cleaned) + 2) + cleaned
-                removed = True
-        elif marker == 0xE1 and payload.startswith(b"http://ns.adobe.com/xap/") and _xmp_has_gps(payload):
-            segment, removed = b"", True
-        out += segment
-        position += 2 + length
-    out += data[position:]
-    return bytes(out), removed
+        end = position + 2 + length
+        if marker == 0xE1:
+            payload = data[position + 4 : end]  # APP1 segments are at most 64 KB
+            if payload.startswith(_EXIF_HEADER):
+                cleaned = _exif_without_gps(payload)
+                if cleaned is not None:
+                    edits.append((position, end, b"\xff\xe1" + struct.pack(">H", len(cleaned) + 2) + cleaned))
+            elif payload.startswith(b"http://ns.adobe.com/xap/") and _xmp_has_gps(payload):
+                edits.append((position, end, b""))
+        position = end
+    return edits
 
 
-def _strip_png(data: bytes) -> tuple[bytes, bool]:
-    out = bytearray(data[:8])  # signature
-    position, removed = 8, False
+def _png_edits(data: bytes) -> list[Edit]:
+    edits: list[Edit] = []
+    position = 8  # after the signature
     while position + 12 <= len(data):
         length = struct.unpack(">I", data[position : position + 4])[0]
         kind = data[position + 4 : position + 8]
-        chunk = data[position : position + 12 + length]
-        body = data[position + 8 : position + 8 + length]
+        end = position + 12 + length
         if kind == b"eXIf":
-            cleaned = _exif_without_gps(body)
+            cleaned = _exif_without_gps(data[position + 8 : position + 8 + length])
             if cleaned is not None:
-                chunk = struct.pack(">I", len(cleaned)) + kind + cleaned + struct.pack(">I", zlib.crc32(kind + cleaned))
-                removed = True
-        elif kind == b"iTXt" and body.startswith(b"XML:com.adobe.xmp") and _xmp_has_gps(body):
-            chunk, removed = b"", True
-        out += chunk
-        position += 12 + length
-    out += data[position:]
-    return bytes(out), removed
+                crc = struct.pack(">I", zlib.crc32(kind + cleaned))
+                edits.append((position, end, struct.pack(">I", len(cleaned)) + kind + cleaned + crc))
+        elif kind == b"iTXt" and data.startswith(b"XML:com.adobe.xmp", position + 8):
+            if _xmp_has_gps(data[position + 8 : position + 8 + length]):
+                edits.append((position, end, b""))
+        position = end
+    return edits
 
 
-def _strip_webp(data: bytes) -> tuple[bytes, bool]:
-    out = bytearray()
-    position, removed = 12, False
+def _webp_edits(data: bytes) -> list[Edit]:
+    edits: list[Edit] = []
+    position = 12  # after "RIFF", the size and "WEBP"
     while position + 8 <= len(data):
         kind = data[position : position + 4]
         length = struct.unpack("<I", data[position + 4 : position + 8])[0]
-        padded = length + (length & 1)
-        chunk = data[position : position + 8 + padded]
+        end = position + 8 + length + (length & 1)
         if kind == b"EXIF":
             cleaned = _exif_without_gps(data[position + 8 : position + 8 + length])
             if cleaned is not None:
-                chunk = kind + struct.pack("<I", len(cleaned)) + cleaned + (b"\x00" if len(cleaned) & 1 else b"")
-                removed = True
-        out += chunk
-        position += 8 + padded
-    body = b"WEBP" + bytes(out)
-    return b"RIFF" + struct.pack("<I", len(body)) + body, removed
+                padding = b"\x00" if len(cleaned) & 1 else b""
+                edits.append((position, end, kind + struct.pack("<I", len(cleaned)) + cleaned + padding))
+        position = end
+    if edits:  # the RIFF header holds the file's size, which changes
+        size = len(data) - 8 + sum(len(new) - (end - start) for start, end, new in edits)
+        edits.insert(0, (4, 8, struct.pack("<I", size)))
+    return edits
 
 
-_STRIPPERS = {"image/jpeg": _strip_jpeg, "image/png": _strip_png, "image/webp": _strip_webp}
+_EDITORS = {"image/jpeg": _jpeg_edits, "image/png": _png_edits, "image/webp": _webp_edits}
 
 
 def strip_location(data: bytes, content_type: str) -> tuple[bytes, bool]:
     """``data`` without GPS metadata, and whether anything was removed. GIF carries none."""
-    stripper = _STRIPPERS.get(content_type)
-    if stripper is None:
+    find_edits = _EDITORS.get(content_type)
+    edits = find_edits(data) if find_edits else []
+    if not edits:
         return data, False
-    return stripper(data)
+    return _apply(data, edits), True
