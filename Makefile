@@ -131,7 +131,7 @@ web: $(VENV)/.ready
 browser:
 	@test -x $(CHROMIUM) || { test "$$(id -u)" = 0 || { echo "chromium is missing: sudo apt-get install -y chromium"; exit 1; }; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-	@$(CHROMIUM) --version
+	@$(CHROMIUM) --version 2>/dev/null  # (Debian's wrapper script complains on stderr about its own test)
 
 # The gallery walked through in a real browser against the local mode (tests/browser); screenshots
 # of every step, desktop and phone, in build/screenshots/.
