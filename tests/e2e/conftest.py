@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,7 +77,8 @@ class Api:
         assert response.status_code == 201, response.text
         return response.json()
 
-    def list_all(self, **query: str) -> list[str]:
+    def list_all(self, pause: float = 0.0, **query: str) -> list[str]:
+        """Every id of a listing, following next_token; ``pause`` seconds between pages."""
         ids: list[str] = []
         token = None
         while True:
@@ -88,6 +90,7 @@ class Api:
             token = page["next_token"]
             if not token:
                 return ids
+            time.sleep(pause)
 
     def storage(self) -> dict[str, Any]:
         """Every object key and table row in the emulation (to prove nothing changed)."""

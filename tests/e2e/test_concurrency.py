@@ -8,7 +8,6 @@ a listing paginating while new photos land.
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -89,18 +88,7 @@ def test_many_concurrent_uploads_get_distinct_ids_and_are_each_listed_once(api: 
 
 def paginate(client: Api, pause: float, **query: str) -> list[str]:
     """Every id of a listing, page by page, pausing between pages so uploads can land."""
-    ids: list[str] = []
-    token = None
-    while True:
-        params: dict[str, Any] = dict(query, **({"next_token": token} if token else {}))
-        response = client.request("GET", "/images", params=params)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        ids += [item["image_id"] for item in page["items"]]
-        token = page["next_token"]
-        if not token:
-            return ids
-        time.sleep(pause)
+    return client.list_all(pause=pause, **query)
 
 
 def test_a_listing_paginating_while_uploads_land_never_repeats_or_skips(api: Api, user: str, tag: str) -> None:
