@@ -85,3 +85,10 @@ def test_upload_function_is_triggered_by_new_objects_under_uploads() -> None:
     spec = project_template().function("UploadFunction")
     assert [(t.bucket, t.prefix) for t in spec.s3_triggers] == [(project_template().bucket_names()[0], "uploads/")]
     assert spec.environment["S3_BUCKET_NAME"] == project_template().bucket_names()[0]
+
+
+def test_reads_can_be_made_private_in_cognito_mode() -> None:
+    reads = {("GET", "/images"), ("GET", "/images/{image_id}"), ("GET", "/images/{image_id}/download")}
+    assert not reads & project_template().protected_routes()
+    assert reads <= project_template(PublicReads="false").protected_routes()
+    assert project_template(PublicReads="false", AuthMode="none").protected_routes() == set()
