@@ -209,9 +209,27 @@ def invoke(args: argparse.Namespace) -> int:
         env_file = write_env_vars(template, endpoint, Path(scratch))
         command = [*sam_local_args("invoke", template, endpoint, env_file), args.function, "--event", args.event]
         started = time.monotonic()
-        result = subprocess.run(command, cwd=ROOT, env=sam_environment(endpoint), check=False)
-        say(f"sam local invoke {args.function}: {time.monotonic() - started:.1f} s")
+        result = subprocess.run(
+            command, cwd=ROOT, env=sam_environment(endpoint), stdout=subprocess.PIPE, text=True, check=False
+        )
+        took = time.monotonic() - started
+        # The response alone on stdout, on a line of its own (the SAM CLI ends it with no newline).
+        print(result.stdout.strip(), flush=True)
+        say(f"sam local invoke {args.function}: {describe(result.stdout)} in {took:.1f} s")
         return result.returncode
+
+
+def describe(response: str) -> str:
+    """``status 201`` for an API Gateway response, else what the function answered."""
+    try:
+        payload = json.loads(response.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return "no response"
+    if isinstance(payload, dict) and "statusCode" in payload:
+        return f"status {payload['statusCode']}"
+    if isinstance(payload, dict) and "errorType" in payload:
+        return f"error {payload['errorType']}"
+    return "a response that is not an HTTP one"
 
 
 # -- make sam-api -------------------------------------------------------------------------

@@ -125,3 +125,16 @@ def test_the_e2e_client_talks_to_a_server_it_did_not_start() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("stdout", "summary"),
+    [
+        ('{"statusCode": 201, "body": "{}"}', "status 201"),
+        ('{"errorType": "Runtime.UnmarshalError", "errorMessage": "x"}', "error Runtime.UnmarshalError"),
+        ('{"finalised": []}', "a response that is not an HTTP one"),
+        ("", "no response"),
+    ],
+)
+def test_make_sam_invoke_says_what_the_function_answered(stdout: str, summary: str) -> None:
+    assert sam_local.describe(stdout) == summary
