@@ -39,12 +39,15 @@ def samconfig_defaults(path: Path = ROOT / "samconfig.toml", env: str = "default
     return merged
 
 
-def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
+def describe_stack(cloudformation: Any, stack_name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The deployed stack's outputs and parameters."""
     (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    return outputs, parameters
 
 
-def config_for(outputs: dict[str, str]) -> dict[str, Any]:
+def config_for(outputs: dict[str, str], parameters: dict[str, str] | None = None) -> dict[str, Any]:
     """The page's config.json for a deployed stack (Cognito when the stack has a user pool)."""
     if "UserPoolClientId" in outputs:
         return page_config(
@@ -52,18 +55,21 @@ def config_for(outputs: dict[str, str]) -> dict[str, Any]:
             auth_mode="cognito",
             cognito_domain=outputs["UserPoolDomainUrl"],
             cognito_client_id=outputs["UserPoolClientId"],
+            public_reads=(parameters or {}).get("PublicReads", "true") != "false",
         )
     return page_config(api_url=outputs["ApiUrl"])
 
 
-def publish(s3: Any, cloudfront: Any, outputs: dict[str, str], web_dir: Path = WEB_DIR) -> list[str]:
+def publish(
+    s3: Any, cloudfront: Any, outputs: dict[str, str], parameters: dict[str, str] | None = None, web_dir: Path = WEB_DIR
+) -> list[str]:
     """Upload the site with its config; return the keys written."""
     bucket = outputs["WebBucketName"]
     bodies: dict[str, tuple[bytes, str]] = {}
     for url_path, path in site_files(web_dir).items():
         key = "index.html" if url_path == "/" else url_path.lstrip("/")
         bodies[key] = (path.read_bytes(), media_type(path))
-    bodies["config.json"] = (json.dumps(config_for(outputs), indent=2).encode(), "application/json")
+    bodies["config.json"] = (json.dumps(config_for(outputs, parameters), indent=2).encode(), "application/json")
     for key, (body, content_type) in sorted(bodies.items()):
         s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, CacheControl=CACHE_CONTROL)
     stale = [
@@ -88,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", default=defaults.get("region"))
     args = parser.parse_args(argv)
     session = boto3.Session(region_name=args.region)
-    outputs = stack_outputs(session.client("cloudformation"), args.stack_name)
-    keys = publish(session.client("s3"), session.client("cloudfront"), outputs)
+    outputs, parameters = describe_stack(session.client("cloudformation"), args.stack_name)
+    keys = publish(session.client("s3"), session.client("cloudfront"), outputs, parameters)
     print(f"published {len(keys)} files to s3://{outputs['WebBucketName']}/", file=sys.stderr)
     print(f"Web gallery: {outputs['WebUrl']}")
     return 0

@@ -84,12 +84,14 @@ def page_config(
     token_url: str | None = None,
     cognito_domain: str | None = None,
     cognito_client_id: str | None = None,
+    public_reads: bool = True,
 ) -> dict[str, Any]:
     """The page's ``config.json``.
 
     ``api_url`` "" means the page's own origin. ``auth_mode`` "cognito" signs in either with
     Cognito's hosted UI (``cognito`` given: deployed) or, locally, with a user name exchanged for
-    an ID token at ``token_url`` (what ``make token`` does).
+    an ID token at ``token_url`` (what ``make token`` does). ``public_reads`` False (the stack's
+    ``PublicReads=false``): reads need the token too, and nothing is shown until sign-in.
     """
     if auth_mode not in ("none", "cognito"):
         raise ValueError("auth_mode must be none or cognito")
@@ -99,6 +101,8 @@ def page_config(
             config["cognito"] = {"domain": cognito_domain.rstrip("/"), "client_id": cognito_client_id}
         else:
             config["token_url"] = token_url or LOCAL_TOKEN_PATH
+        if not public_reads:
+            config["public_reads"] = False
     return config
 
 

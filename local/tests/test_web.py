@@ -79,6 +79,9 @@ def test_page_config_for_each_way_of_signing_in() -> None:
     }
     hosted = web.page_config(auth_mode="cognito", cognito_domain="https://x.auth.test/", cognito_client_id="c")
     assert hosted["cognito"] == {"domain": "https://x.auth.test", "client_id": "c"} and "token_url" not in hosted
+    private = web.page_config(auth_mode="cognito", public_reads=False)
+    assert private["public_reads"] is False
+    assert "public_reads" not in web.page_config(public_reads=False)  # the open mode has no tokens to send
     with pytest.raises(ValueError):
         web.page_config(auth_mode="basic")
 

@@ -81,14 +81,26 @@ def test_a_stack_in_the_open_mode_gets_an_open_page() -> None:
     assert publish_web.config_for(outputs) == {"api_url": OUTPUTS["ApiUrl"], "auth_mode": "none"}
 
 
-def test_outputs_come_from_the_deployed_stack_named_in_samconfig() -> None:
+def test_a_private_gallery_tells_the_page_that_reads_need_a_token() -> None:
+    private = publish_web.config_for(OUTPUTS, {"AuthMode": "cognito", "PublicReads": "false"})
+    assert private["public_reads"] is False and private["auth_mode"] == "cognito"
+    assert "public_reads" not in publish_web.config_for(OUTPUTS, {"AuthMode": "cognito", "PublicReads": "true"})
+
+
+def test_outputs_and_parameters_come_from_the_deployed_stack_named_in_samconfig() -> None:
     defaults = publish_web.samconfig_defaults()
     assert defaults["stack_name"] == "image-service" and defaults["region"]
     template = {
+        "Parameters": {"PublicReads": {"Type": "String", "Default": "true"}},
         "Resources": {"WebBucket": {"Type": "AWS::S3::Bucket"}},
         "Outputs": {name: {"Value": value} for name, value in OUTPUTS.items()},
     }
     with mock_aws():
         cloudformation = boto3.client("cloudformation", region_name="us-east-1")
-        cloudformation.create_stack(StackName="image-service", TemplateBody=json.dumps(template))
-        assert publish_web.stack_outputs(cloudformation, "image-service") == OUTPUTS
+        cloudformation.create_stack(
+            StackName="image-service",
+            TemplateBody=json.dumps(template),
+            Parameters=[{"ParameterKey": "PublicReads", "ParameterValue": "false"}],
+        )
+        outputs, parameters = publish_web.describe_stack(cloudformation, "image-service")
+        assert outputs == OUTPUTS and parameters == {"PublicReads": "false"}

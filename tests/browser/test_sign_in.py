@@ -176,3 +176,22 @@ def test_make_web_serves_the_page_for_an_api_on_another_origin(
     page.get_by_test_id("edit-save").click()  # PATCH with Authorization: a CORS preflight first
     expect(page.get_by_test_id("photo-view-title")).to_have_text("Erin's lake, edited from another origin")
     screenshot(page, "desktop", "make-web-other-origin")
+
+
+def test_a_private_gallery_shows_nothing_before_sign_in_and_sends_the_token_on_reads(
+    cognito_app: Any, new_page: Any
+) -> None:
+    """The stack's PublicReads=false (publish_web writes public_reads: false into config.json)."""
+    page, recorder = new_page("desktop")
+    config = {"api_url": "", "auth_mode": "cognito", "token_url": "/_local/token", "public_reads": False}
+    page.route("**/config.json", lambda route: route.fulfill(json=config))
+    page.goto(f"{cognito_app.url}/?tag=dawn")
+    expect(page.get_by_text("This gallery is private")).to_be_visible()
+    assert not recorder.requests_to(r"/images")  # nothing asked for without a token
+
+    sign_in(page, "gina")
+    expect(
+        page.get_by_role("heading", name="Nothing here yet").or_(page.get_by_test_id("photo-card").first)
+    ).to_be_visible()
+    reads = [r for r in recorder.requests_to(r"/images\?") if r.method == "GET"]
+    assert reads and all(r.headers.get("authorization", "").startswith("Bearer ") for r in reads)

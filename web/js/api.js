@@ -72,8 +72,12 @@ export function createApi(config, auth) {
     return token ? { Authorization: `Bearer ${token}` } : {};
   };
 
+  // A private gallery (the stack's PublicReads=false) wants the token on reads as well; otherwise
+  // reads go without it, so a browser on another origin needs no CORS preflight for them.
+  const privateReads = config.public_reads === false;
+
   async function request(method, path, { query, json, write = false, signal } = {}) {
-    const headers = { Accept: "application/json", ...(write ? authHeaders() : {}) };
+    const headers = { Accept: "application/json", ...(write || privateReads ? authHeaders() : {}) };
     if (json !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {

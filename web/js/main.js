@@ -80,9 +80,12 @@ async function main() {
   function welcomeNode() {
     const start = el("button", { className: "button primary", text: auth.mode === "hosted" ? "Sign in" : "Sign in to start", attrs: { type: "button" } });
     start.addEventListener("click", () => (auth.mode === "hosted" ? auth.signIn() : $("#user-input").focus()));
+    const text = config.public_reads === false
+      ? "This gallery is private: sign in to see its photos and to add yours."
+      : "Sign in to upload photos, tag them, and share them. Or look around: search any tag or person above.";
     return el("div", { className: "state-card welcome" }, [
       el("h2", { text: "Your photos, tagged and easy to find" }),
-      el("p", { text: "Sign in to upload photos, tag them, and share them. Or look around: search any tag or person above." }),
+      el("p", { text }),
       start,
     ]);
   }
@@ -156,7 +159,7 @@ async function main() {
     $("#view-title").textContent = title;
     $("#view-sub").textContent = sub;
     document.title = title === "Photos" ? "Photos" : `${title} · Photos`;
-    if (!view.user && !view.tag) gallery.showMessage(welcomeNode());
+    if ((!view.user && !view.tag) || (config.public_reads === false && !me)) gallery.showMessage(welcomeNode());
     else gallery.show(view);
   }
 
