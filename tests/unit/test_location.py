@@ -73,7 +73,9 @@ def test_gif_has_nothing_to_remove() -> None:
     assert strip_location(out.getvalue(), "image/gif") == (out.getvalue(), False)
 
 
-@pytest.mark.parametrize(("fmt", "content_type"), [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")])
+@pytest.mark.parametrize(
+    ("fmt", "content_type"), [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")]
+)
 def test_a_photo_without_location_is_not_copied(fmt: str, content_type: str) -> None:
     """Memory: the common case must not duplicate a 25 MB photo."""
     original = encoded(fmt, exif_with_gps(gps=False))
