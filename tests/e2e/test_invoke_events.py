@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from types import SimpleNamespace
 
 import pytest
 
@@ -13,23 +12,13 @@ from localapi.__main__ import main as localapi_main
 from localapi.aws_backend import AwsEmulation
 from localapi.template import Template
 from tests.conftest import ROOT
-from tests.handlers.test_events import EXPECTED, function_for, seed_example_image
+from tests.handlers.test_events import EXPECTED, function_for, seed_example_image_into
 
 
 @pytest.fixture(scope="module")
 def emulation() -> Iterator[AwsEmulation]:
     running = AwsEmulation(Template(ROOT / "template.yaml")).start()
-    dynamodb, s3 = running.clients()
-    names = {d["TableName"] for d in running.template.table_definitions()}
-    seed_example_image(
-        SimpleNamespace(
-            dynamodb=dynamodb,
-            s3=s3,
-            bucket=running.template.bucket_names()[0],
-            images_table=next(n for n in names if n.endswith("-images")),
-            tags_table=next(n for n in names if n.endswith("-image_tags")),
-        )
-    )
+    seed_example_image_into(running)
     yield running
     running.stop()
 

@@ -89,6 +89,21 @@ def seed_example_image(aws: SimpleNamespace) -> None:
     ImagesRepository(aws.dynamodb, aws.images_table, TagIndex(aws.dynamodb, aws.tags_table)).add(image)
 
 
+def seed_example_image_into(emulation: Any) -> None:
+    """``seed_example_image`` in a running AWS emulation (``localapi.aws_backend.AwsEmulation``)."""
+    dynamodb, s3 = emulation.clients()
+    names = {d["TableName"] for d in emulation.template.table_definitions()}
+    seed_example_image(
+        SimpleNamespace(
+            dynamodb=dynamodb,
+            s3=s3,
+            bucket=emulation.template.bucket_names()[0],
+            images_table=next(n for n in names if n.endswith("-images")),
+            tags_table=next(n for n in names if n.endswith("-image_tags")),
+        )
+    )
+
+
 def test_every_event_file_has_an_expectation() -> None:
     assert sorted(p.name for p in EVENTS_DIR.glob("*.json")) == sorted(EXPECTED)
 

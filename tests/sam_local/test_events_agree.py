@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
-from types import SimpleNamespace
 
 import pytest
 from sam_local import bridge_gateway
@@ -16,7 +15,7 @@ from sam_local import bridge_gateway
 from localapi.aws_backend import AwsEmulation
 from localapi.template import Template
 from tests.conftest import ROOT
-from tests.handlers.test_events import EXAMPLE_IMAGE_ID, EXPECTED, function_for, seed_example_image
+from tests.handlers.test_events import EXAMPLE_IMAGE_ID, EXPECTED, function_for, seed_example_image_into
 from tests.sam_local.conftest import needs_docker
 
 pytestmark = needs_docker
@@ -32,7 +31,7 @@ def emulation() -> Iterator[AwsEmulation]:
 
 def seed(emulation: AwsEmulation) -> None:
     """Store the example image the get, download, edit and delete events name, afresh."""
-    dynamodb, s3 = emulation.clients()
+    dynamodb, _ = emulation.clients()
     definitions = emulation.template.table_definitions()
     for definition in definitions:  # whatever the previous event did to it
         keys = [k["AttributeName"] for k in definition["KeySchema"]]
@@ -43,16 +42,7 @@ def seed(emulation: AwsEmulation) -> None:
         )
         for item in scan["Items"]:
             dynamodb.delete_item(TableName=definition["TableName"], Key={k: item[k] for k in keys})
-    names = {d["TableName"] for d in definitions}
-    seed_example_image(
-        SimpleNamespace(
-            dynamodb=dynamodb,
-            s3=s3,
-            bucket=emulation.template.bucket_names()[0],
-            images_table=next(n for n in names if n.endswith("-images")),
-            tags_table=next(n for n in names if n.endswith("-image_tags")),
-        )
-    )
+    seed_example_image_into(emulation)
 
 
 def status_from(target: str, function: str, event: str, endpoint: str) -> tuple[int | str | None, str]:
