@@ -52,6 +52,7 @@ def serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(f"Web gallery:          {app.url}/   (open it in a browser)", file=sys.stderr)
+    print(f"API docs:             {app.url}/docs   (the OpenAPI spec: {app.url}/openapi.yaml)", file=sys.stderr)
     print(f"Image service API:    {app.url}   (Ctrl-C stops it)", file=sys.stderr, flush=True)
     try:
         _wait_for_signal()
