@@ -73,3 +73,14 @@ def test_error_responses_are_json_with_message_and_code(api: Api) -> None:
     assert response.headers["Content-Type"] == "application/json"
     assert response.json() == {"message": "request body is not valid JSON", "code": "invalid_json"}
     assert response.headers["x-amzn-RequestId"]
+
+
+def test_a_listing_signs_each_thumbnail(api: Api, user: str) -> None:
+    """A gallery draws a page from one request: each item carries its thumbnail's URL."""
+    image_id = api.upload(user)["image_id"]
+    item = api.request("GET", "/images", params={"user_id": user}).json()["items"][0]
+    assert item["image_id"] == image_id and item["thumbnail"]["expires_in"] == 300
+    assert f"/thumbnails/{image_id}.jpg" in item["thumbnail"]["url"]
+    fetched = requests.get(item["thumbnail"]["url"], timeout=10)
+    assert fetched.status_code == 200 and fetched.content[:2] == b"\xff\xd8"  # a JPEG
+    assert "thumbnail" not in api.request("GET", f"/images/{image_id}").json()  # listings only

@@ -107,7 +107,15 @@ export class Gallery {
       // Placeholders go; a photo uploaded while the page was on its way stays, in its place.
       for (const skeleton of this.grid.querySelectorAll(".skeleton")) skeleton.remove();
       this.grid.setAttribute("aria-busy", "false");
+      const arrived = Date.now();
       for (const image of page.items) {
+        // A listing signs each thumbnail's URL: no download call per card while it is valid.
+        if (image.thumbnail) {
+          this.thumbnailUrls.set(image.image_id, {
+            url: image.thumbnail.url,
+            expiresAt: arrived + image.thumbnail.expires_in * 1000,
+          });
+        }
         if (!this.cards.has(image.image_id)) this.insert(image);
       }
       this.loadOnScreenNow();

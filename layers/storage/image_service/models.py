@@ -38,9 +38,18 @@ class Image:
 class ImagePage:
     items: list[Image]
     next_token: str | None
+    # Pre-signed thumbnail URLs by image id: a gallery draws a page with no call per picture.
+    thumbnail_urls: dict[str, str] = field(default_factory=dict)
+    urls_expire_in: int = 0
 
     def to_public_dict(self) -> dict[str, Any]:
-        return {"items": [image.to_public_dict() for image in self.items], "next_token": self.next_token}
+        items = []
+        for image in self.items:
+            item = image.to_public_dict()
+            if image.image_id in self.thumbnail_urls:
+                item["thumbnail"] = {"url": self.thumbnail_urls[image.image_id], "expires_in": self.urls_expire_in}
+            items.append(item)
+        return {"items": items, "next_token": self.next_token}
 
 
 @dataclass(frozen=True)

@@ -299,7 +299,17 @@ class ImageService:
             items = [found[image_id] for image_id in ids if image_id in found]
             position = {"image_id": ids[-1]} if ids else None
         next_token = self._cursors.encode(scope, position) if more and position else None
-        return ImagePage(items=items, next_token=next_token)
+        # Signing is local (no AWS call): a page carries its thumbnails' URLs.
+        thumbnails = {
+            image.image_id: self._blobs.presigned_get_url(
+                thumbnail_key_for(image.image_id), expires_in=self._download_ttl
+            )
+            for image in items
+            if "thumbnail" in image.variants
+        }
+        return ImagePage(
+            items=items, next_token=next_token, thumbnail_urls=thumbnails, urls_expire_in=self._download_ttl
+        )
 
     # -- compensation ---------------------------------------------------------------------
 
