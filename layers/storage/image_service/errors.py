@@ -44,11 +44,6 @@ class NotFound(ServiceError):
     code = "not_found"
 
 
-class Conflict(ServiceError):
-    status = 409
-    code = "conflict"
-
-
 class PayloadTooLarge(ServiceError):
     status = 413
     code = "payload_too_large"
