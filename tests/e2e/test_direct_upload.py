@@ -3,6 +3,7 @@ S3 event, raw binary uploads, thumbnails and location privacy."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
@@ -116,6 +117,7 @@ def test_twelve_megabyte_photo_goes_direct_to_storage(api: Api, user: str, tag: 
     assert served != original and len(original) - len(served) < 1000
     assert GPS not in exif_of(served) and exif_of(served)[ORIENTATION] == 6
     assert image["size_bytes"] == len(served)
+    assert image["sha256"] == hashlib.sha256(served).hexdigest()  # of the stored bytes, GPS removed
     assert objects(api, f"uploads/{started['image_id']}") == []  # the upload object is gone
 
 

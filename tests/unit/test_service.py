@@ -216,6 +216,9 @@ def test_direct_upload_is_invisible_until_finalised_then_complete(service: Any, 
 
     image = service.finalise_upload(f"uploads/{image_id}")
     assert image is not None and service.get(image_id) == image
+    import hashlib
+
+    assert image.sha256 == hashlib.sha256(picture()).hexdigest()  # the digest taken while streaming
     assert listing(service, user_id="alice", tag="cats") == [image_id]
     keys = sorted(o["Key"] for o in aws.s3.list_objects_v2(Bucket=aws.bucket)["Contents"])
     assert keys == [f"images/{image_id}", f"thumbnails/{image_id}.jpg"]

@@ -153,14 +153,14 @@ class ImageService:
             return None
         max_bytes = self._settings.max_direct_upload_bytes
         try:
-            data, _ = self._blobs.read(key, max_bytes=max_bytes)
+            data, streamed_digest = self._blobs.read(key, max_bytes=max_bytes)
             new = check_image(request, data, max_bytes)
         except (BadRequest, PayloadTooLarge) as rejected:
             logger.warning("direct upload rejected", extra={"image_id": image_id, "code": rejected.code})
             self._blobs.delete(key)
             self._images.discard_pending(image_id)
             return None
-        image = self._store_objects(image_id, new)
+        image = self._store_objects(image_id, new, digest_of_data=streamed_digest)
         try:
             finalised = self._images.finalise(image)
         except Exception:
@@ -172,15 +172,19 @@ class ImageService:
             logger.info("direct upload finalised", extra={"image_id": image_id, "size_bytes": image.size_bytes})
         return image if finalised else None
 
-    def _store_objects(self, image_id: str, new: NewImage) -> Image:
-        """Put the original (location removed unless kept) and its thumbnail; return the Image."""
+    def _store_objects(self, image_id: str, new: NewImage, digest_of_data: bytes | None = None) -> Image:
+        """Put the original (location removed unless kept) and its thumbnail; return the Image.
+
+        ``digest_of_data``: the SHA-256 of ``new.data`` if already known (hashed while streaming),
+        reused when the stored bytes are those very bytes.
+        """
         assert new.user_id is not None
         # Pillow is imported here, not at the top: only the upload function pays for it.
         from .imaging import THUMBNAIL_CONTENT_TYPE, make_thumbnail  # noqa: PLC0415
         from .location import strip_location  # noqa: PLC0415
 
         data, location_removed = (new.data, False) if new.keep_location else strip_location(new.data, new.content_type)
-        digest = hashlib.sha256(data).digest()
+        digest = digest_of_data if digest_of_data and data is new.data else hashlib.sha256(data).digest()
         thumbnail = make_thumbnail(data, self._settings.thumbnail_max_side)
         image = Image(
             image_id=image_id,
