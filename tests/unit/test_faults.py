@@ -308,6 +308,60 @@ def test_failed_delete_step_changes_nothing_and_a_retry_succeeds(
     assert status_and_code(invoke("GetFunction", get_event(image_id))) == (404, "not_found")
 
 
+# The delete function may not read objects (no s3:GetObject in its policy): whatever S3 does, its
+# compensation must decide without HeadObject/GetObject. On AWS such a call answers 403.
+NO_READS = ("HeadObject", "GetObject")
+
+
+@pytest.mark.parametrize("name", sorted(name for name in DELETE_FAULTS if name.startswith("s3-")))
+def test_delete_compensation_needs_no_read_permission(
+    name: str, aws: SimpleNamespace, stored: dict[str, Any], snapshot: Any
+) -> None:
+    fault = DELETE_FAULTS[name]
+    before = snapshot()
+    heal = fault.inject(aws)
+    heal_reads = fail_step(aws.s3, NO_READS, "AccessDenied", 403)
+
+    response = invoke("DeleteFunction", delete_event(stored["image_id"]))
+
+    assert status_and_code(response) == fault.expected
+    assert snapshot() == before
+    heal()
+    assert invoke("DeleteFunction", delete_event(stored["image_id"]))["statusCode"] == 204
+    heal_reads()
+    assert snapshot() == {"objects": [], "images": [], "tags": []}
+
+
+def test_delete_whose_object_delete_response_is_lost_needs_no_read_permission(
+    aws: SimpleNamespace, stored: dict[str, Any]
+) -> None:
+    lose_step(aws.s3, S3_DELETE)
+    fail_step(aws.s3, NO_READS, "AccessDenied", 403)
+    response = invoke("DeleteFunction", delete_event(stored["image_id"]))
+    # DeleteObjects is idempotent and was sent again; no answer came, so the photo stays deleted
+    assert status_and_code(response) == RETRYABLE
+    assert_storage_consistent(aws)
+    assert user_image_ids(aws) == []
+
+
+def test_delete_where_only_the_thumbnail_failed_keeps_the_photo_deleted_and_a_retry_removes_it(
+    aws: SimpleNamespace, stored: dict[str, Any]
+) -> None:
+    image_id = stored["image_id"]
+    thumbnail = f"thumbnails/{image_id}.jpg"
+    only_thumbnail = {"Errors": [{"Key": thumbnail, "Code": "InternalError", "Message": "injected fault"}]}
+    # S3 deleted the original but not the thumbnail (twice): putting the metadata back would
+    # list a photo whose original is gone, so it must not be put back.
+    heal = fail_step(aws.s3, ("DeleteObjects",), "-", 200, fields=only_thumbnail)
+    aws.s3.delete_object(Bucket=aws.bucket, Key=f"images/{image_id}")
+    assert status_and_code(invoke("DeleteFunction", delete_event(image_id))) == RETRYABLE
+    assert user_image_ids(aws) == []
+    heal()
+    assert status_and_code(invoke("DeleteFunction", delete_event(image_id))) == (404, "not_found")
+    assert object_keys(aws) == []
+    assert_storage_consistent(aws)
+
+
 def test_delete_whose_restore_also_fails_is_503_and_never_leaves_dangling_metadata(
     aws: SimpleNamespace, stored: dict[str, Any]
 ) -> None:

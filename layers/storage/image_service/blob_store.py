@@ -15,6 +15,10 @@ from .errors import PayloadTooLarge, ServiceUnavailable
 _CACHE_CONTROL = "private, max-age=31536000, immutable"
 
 
+class ObjectMissing(Exception):
+    """The object does not exist (read by a function that may list the bucket; else S3 says 403)."""
+
+
 class BlobStore:
     def __init__(self, s3_client: Any, bucket_name: str) -> None:
         self._s3 = s3_client
@@ -40,29 +44,31 @@ class BlobStore:
 
     def delete_many(self, keys: list[str]) -> None:
         """Delete several keys in one request; fails if any one could not be deleted."""
+        if self.delete_many_reporting(keys):
+            raise ServiceUnavailable("image storage could not delete every object, please retry")
+
+    def delete_many_reporting(self, keys: list[str]) -> set[str]:
+        """Delete several keys in one request; return the keys S3 says it could not delete."""
         with translate_aws_errors("image storage"):
             response = self._s3.delete_objects(
                 Bucket=self._bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
             )
-        if response.get("Errors"):
-            raise ServiceUnavailable("image storage could not delete every object, please retry")
-
-    def size_of(self, key: str) -> int | None:
-        """The object's size in bytes, or None if it does not exist."""
-        try:
-            with translate_aws_errors("image storage"):
-                return int(self._s3.head_object(Bucket=self._bucket, Key=key)["ContentLength"])
-        except ClientError as exc:
-            if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise
+        errors = response.get("Errors") or []
+        failed = {str(error.get("Key", "")) for error in errors} & set(keys)
+        # An error that names none of our keys says nothing about which ones remain: assume all.
+        return failed or (set(keys) if errors else set())
 
     def read(self, key: str, *, max_bytes: int) -> tuple[bytes, bytes]:
         """The object's bytes and their SHA-256, hashed while streaming; refuses more than ``max_bytes``."""
         digest = hashlib.sha256()
         chunks = bytearray()
         with translate_aws_errors("image storage"):
-            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+            try:
+                body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+            except ClientError as exc:
+                if error_code(exc) in ("NoSuchKey", "404"):
+                    raise ObjectMissing(key) from exc
+                raise
             for chunk in body.iter_chunks(chunk_size=1024 * 1024):
                 digest.update(chunk)
                 chunks += chunk

@@ -142,6 +142,17 @@ class ImagesRepository:
             return None
         return item_to_image(item), int(item.get("version", {}).get("N", "1"))
 
+    def has_row(self, image_id: str) -> bool:
+        """True if the id has any row: an image, or a direct upload still pending."""
+        with translate_aws_errors("the image table"):
+            response = self._dynamodb.get_item(
+                TableName=self.table_name,
+                Key={"image_id": {"S": image_id}},
+                ConsistentRead=True,
+                ProjectionExpression="image_id",
+            )
+        return "Item" in response
+
     def add_pending(self, image_id: str, request: UploadRequest, expires_at: int) -> None:
         with translate_aws_errors("the image table"):
             self._dynamodb.put_item(

@@ -5,12 +5,14 @@ Ordering rules that keep storage consistent when a step fails:
   metadata + tags in one transaction; if the transaction fails the objects are deleted again, so
   a failed upload leaves nothing behind.
 - direct upload: a pending row (invisible: not indexed, expires by TTL) and a pre-signed POST;
-  the S3 event finalises it like an upload, or removes a file that fails validation.
+  the S3 event finalises it like an upload, or removes a file that fails validation. Each
+  finalisation attempt writes under keys of its own and only the attempt that wins the commit
+  becomes current; a loser removes what it wrote (the argument: ``direct_upload``).
 - edit: metadata and the changed tag rows in one transaction, conditional on the version read
   and on the owner, so concurrent edits never leave stale or missing tag rows.
 - delete: metadata + tags first (conditional, so two concurrent deletes cannot both succeed),
-  then the object; if the object cannot be deleted the metadata is put back, so no photo is left
-  half-deleted and a retry starts from a consistent state.
+  then the object; if S3 says the original was not deleted the metadata is put back, so no photo
+  is left half-deleted and a retry starts from a consistent state (``object_removal``).
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .aws import make_clients
-from .blob_store import BlobStore
+from .blob_store import BlobStore, ObjectMissing
 from .config import Settings
 from .cursors import CursorCodec
+from .direct_upload import attempt_object_key, thumbnail_key_of
 from .errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
 from .ids import is_image_id, new_image_id, timestamp_ms
 from .images_repository import ImagesRepository
 from .models import Image, ImageEdit, ImagePage, ListQuery, NewImage, UploadRequest
+from .object_removal import remove_objects
 from .tag_index import TagIndex
 from .validation import check_image
 
@@ -55,14 +59,14 @@ def upload_key_for(image_id: str) -> str:
 
 
 def keys_for_id(image_id: str) -> list[str]:
-    """Every object an image with this id can have."""
+    """The objects an image uploaded through the API has (a direct upload's keys are in its row)."""
     return [object_key_for(image_id), thumbnail_key_for(image_id)]
 
 
 def keys_of(image: Image) -> list[str]:
     keys = [image.object_key]
     if "thumbnail" in image.variants:
-        keys.append(thumbnail_key_for(image.image_id))
+        keys.append(thumbnail_key_of(image.object_key))
     return keys
 
 
@@ -147,36 +151,47 @@ class ImageService:
         request = (
             self._images.get_pending(image_id) if key.startswith(UPLOAD_PREFIX) and is_image_id(image_id) else None
         )
-        if request is None:  # already finalised (a repeated event) or never announced
-            if self._images.get(image_id) is None:
-                self._blobs.delete(key)
+        if request is None:
+            # Finalised already (a repeated event, or the form posted again), rejected, expired
+            # or never announced: the staged file belongs to no upload, so it goes at once.
+            self._blobs.delete(key)
             return None
         max_bytes = self._settings.max_direct_upload_bytes
         try:
             data, streamed_digest = self._blobs.read(key, max_bytes=max_bytes)
             new = check_image(request, data, max_bytes)
+            # Per-attempt keys: a concurrent delivery of the same upload never shares them.
+            image = self._store_objects(
+                image_id, new, digest_of_data=streamed_digest, object_key=attempt_object_key(image_id)
+            )
+        except ObjectMissing:
+            return None  # another delivery already finished (or rejected) this upload
         except (BadRequest, PayloadTooLarge) as rejected:
             logger.warning("direct upload rejected", extra={"image_id": image_id, "code": rejected.code})
             self._blobs.delete(key)
             self._images.discard_pending(image_id)
             return None
-        image = self._store_objects(image_id, new, digest_of_data=streamed_digest)
         try:
             finalised = self._images.finalise(image)
         except Exception:
             if not self._committed_anyway(image):
                 raise
             finalised = True
+        if not finalised:
+            self._discard_objects(image)  # another attempt won: remove what this one wrote, only that
+        self._blobs.delete(key)
         if finalised:
-            self._blobs.delete(key)
             logger.info("direct upload finalised", extra={"image_id": image_id, "size_bytes": image.size_bytes})
         return image if finalised else None
 
-    def _store_objects(self, image_id: str, new: NewImage, digest_of_data: bytes | None = None) -> Image:
+    def _store_objects(
+        self, image_id: str, new: NewImage, digest_of_data: bytes | None = None, object_key: str | None = None
+    ) -> Image:
         """Put the original (location removed unless kept) and its thumbnail; return the Image.
 
         ``digest_of_data``: the SHA-256 of ``new.data`` if already known (hashed while streaming),
-        reused when the stored bytes are those very bytes.
+        reused when the stored bytes are those very bytes. ``object_key``: where the original
+        goes (default ``images/{id}``); the thumbnail goes beside it.
         """
         assert new.user_id is not None
         # Pillow is imported here, not at the top: only the upload function pays for it.
@@ -198,13 +213,13 @@ class ImageService:
             width=new.width,
             height=new.height,
             created_at=created_at_of(timestamp_ms(image_id)),
-            object_key=object_key_for(image_id),
+            object_key=object_key or object_key_for(image_id),
             variants=("original", "thumbnail"),
             location_removed=location_removed,
         )
         try:
             self._blobs.put(image.object_key, data, content_type=image.content_type, sha256_digest=digest)
-            self._blobs.put(thumbnail_key_for(image_id), thumbnail, content_type=THUMBNAIL_CONTENT_TYPE)
+            self._blobs.put(thumbnail_key_of(image.object_key), thumbnail, content_type=THUMBNAIL_CONTENT_TYPE)
         except Exception:
             # Even a put that "failed" may have stored its object (a lost response): remove both.
             self._discard_objects(image)
@@ -213,32 +228,49 @@ class ImageService:
 
     def delete(self, image_id: str, *, caller: str | None = None) -> None:
         """Delete an image; with a ``caller``, only if they own it."""
+        read: list[Image] = []  # the row the removal was attempted on, for a lost response
+
+        def remove(image: Image, version: int) -> bool:
+            read.append(image)
+            return self._images.remove(image, version, owner=caller)
+
         try:
-            image, _ = self._conditional_write(
-                image_id, caller, lambda img, v: self._images.remove(img, v, owner=caller)
-            )
+            image, _ = self._conditional_write(image_id, caller, remove)
         except NotFound:
             # Nothing to delete, but an earlier delete may have removed the metadata and then
-            # failed on the objects: finish it, so a retry always leaves no bytes behind.
-            self._blobs.delete_many(keys_for_id(image_id))
+            # failed on the objects: finish it, so a retry leaves no bytes behind. Only for an id
+            # with no row at all: a pending direct upload (someone's, maybe not the caller's) is
+            # left alone, and its objects never use these keys anyway (see ``direct_upload``).
+            if not self._images.has_row(image_id):
+                self._blobs.delete_many(keys_for_id(image_id))
             raise
         except ServiceUnavailable:
             # The transaction may have committed with its response lost: then go on.
-            found = self._images.get(image_id, consistent=True)
-            if found is not None:
+            if not read or self._images.get(image_id, consistent=True) is not None:
                 raise
-            self._blobs.delete_many(keys_for_id(image_id))
-            logger.info("image deleted", extra={"image_id": image_id})
-            return
-        try:
-            self._blobs.delete_many(keys_of(image))
-        except Exception:
-            if self._blobs.size_of(image.object_key) is None:
-                logger.warning("object delete reported a failure but the object is gone", extra={"image_id": image_id})
-            else:
-                self._restore_metadata(image)
-                raise
+            image = read[-1]
+        self._remove_objects_or_restore(image)
         logger.info("image deleted", extra={"image_id": image_id})
+
+    def _remove_objects_or_restore(self, image: Image) -> None:
+        """The objects of an image whose metadata is removed; the metadata back if S3 kept them."""
+        removal = remove_objects(self._blobs, keys_of(image))
+        if removal.complete:
+            return
+        assert removal.error is not None
+        if image.object_key in removal.still_stored:
+            self._restore_metadata(image)
+        else:
+            # The original is gone (or may be): listing the photo again would show no bytes. What
+            # is left is invisible; the log names it, and the client's retry (404) removes it.
+            logger.error(
+                "objects of a deleted image may remain",
+                extra={
+                    "image_id": image.image_id,
+                    "object_key": ",".join(sorted(removal.still_stored | removal.unknown)),
+                },
+            )
+        raise removal.error
 
     def edit(self, image_id: str, edit: ImageEdit, *, caller: str | None = None) -> Image:
         """Change title, description and/or tags; metadata and tag rows change together."""
@@ -281,7 +313,7 @@ class ImageService:
         image = self.get(image_id)
         if variant not in image.variants:
             raise NotFound(f"this image has no {variant}")
-        key = image.object_key if variant == "original" else thumbnail_key_for(image_id)
+        key = image.object_key if variant == "original" else thumbnail_key_of(image.object_key)
         url = self._blobs.presigned_get_url(key, expires_in=self._download_ttl)
         return {"url": url, "expires_in": self._download_ttl, "variant": variant}
 
@@ -306,7 +338,7 @@ class ImageService:
         # Signing is local (no AWS call): a page carries its thumbnails' URLs.
         thumbnails = {
             image.image_id: self._blobs.presigned_get_url(
-                thumbnail_key_for(image.image_id), expires_in=self._download_ttl
+                thumbnail_key_of(image.object_key), expires_in=self._download_ttl
             )
             for image in items
             if "thumbnail" in image.variants
@@ -325,10 +357,12 @@ class ImageService:
         are gone) and the error propagates.
         """
         try:
-            committed = self._images.get(image.image_id, consistent=True) is not None
+            found = self._images.get(image.image_id, consistent=True)
         except Exception:
             logger.error("could not tell whether an upload committed; objects kept", extra={"image_id": image.image_id})
             return False
+        # Committed means committed with *these* objects: another finalisation attempt may have won.
+        committed = found is not None and found[0].object_key == image.object_key
         if not committed:
             self._discard_objects(image)
         return committed

@@ -1,0 +1,46 @@
+"""Object keys of a direct upload's finalisation, and why they make concurrent deliveries safe.
+
+The problem. S3 delivers an ``ObjectCreated`` event at least once, an upload form may be posted
+again while it is valid, and a ``DELETE`` may arrive at any moment. So two finalisations of one
+image id can run at once, each one reading ``uploads/{id}``, writing the image and its thumbnail,
+then committing the pending row (a conditional transaction: only one commit can win). If both
+wrote the same keys, the loser's write could land after the winner's commit: the row's
+``sha256``, size and dimensions would describe one file while S3 held another; and a
+delete between the two would leave the loser's objects with no row, for good.
+
+The design: every finalisation attempt writes under keys of its own, ``images/{id}.{attempt}``
+and ``thumbnails/{id}.{attempt}.jpg`` (``attempt`` is random, so no two attempts share a key).
+The row's ``object_key`` names the attempt that won the commit, and the thumbnail key is derived
+from it (``thumbnail_key_of``), so what the row describes is exactly what that attempt wrote.
+An attempt that loses the commit (the row was no longer pending) removes the keys it wrote, and
+only those: it can never touch the winner's objects, whatever the order of the steps.
+
+Whatever the order and number of deliveries, storage ends with one image whose objects are the
+winner's, no loser's objects, and no staged file: every attempt, winner or loser, removes
+``uploads/{id}`` once the row is not pending any more (a form re-posted after finalisation is
+removed by its own event at once, not by the lifecycle rule days later).
+
+``DELETE`` never touches a pending upload: a pending row is not an image (404 for everyone), and
+the clean-up of a delete that failed earlier (see ``ImageService.delete``) only runs for an id
+that has no row at all and only on the fixed keys of an API upload, which no direct upload uses.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+_IMAGES = "images/"
+_THUMBNAILS = "thumbnails/"
+
+
+def attempt_object_key(image_id: str) -> str:
+    """A key for the original that no other finalisation attempt of ``image_id`` will use."""
+    return f"{_IMAGES}{image_id}.{secrets.token_hex(6)}"
+
+
+def thumbnail_key_of(object_key: str) -> str:
+    """The thumbnail beside an original: ``images/X`` -> ``thumbnails/X.jpg``.
+
+    For an API upload (``images/{id}``) this is the key used since the first release.
+    """
+    return f"{_THUMBNAILS}{object_key.removeprefix(_IMAGES)}.jpg"
