@@ -14,11 +14,17 @@ def test_supported_formats_are_recognised_with_their_size(fmt: str, content_type
     assert (info.content_type, info.width, info.height) == (content_type, 40, 30)
 
 
-@pytest.mark.parametrize("data", [b"", b"hello", b"\x89PNG\r\n\x1a\n" + b"\x00" * 10, picture("BMP")])
+@pytest.mark.parametrize("data", [b"", b"hello", b"RIFF\x00\x00\x00\x00WAVE", picture("BMP")])
 def test_other_bytes_are_not_images(data: bytes) -> None:
     with pytest.raises(BadRequest) as error:
         inspect_image(data)
     assert error.value.code == "invalid_image"
+
+
+def test_a_supported_signature_followed_by_garbage_is_a_damaged_image() -> None:
+    with pytest.raises(BadRequest) as error:
+        inspect_image(b"\x89PNG\r\n\x1a\n" + b"\x00" * 10)
+    assert error.value.code == "image_damaged"
 
 
 def test_thumbnail_fits_the_longest_side_and_keeps_the_aspect() -> None:

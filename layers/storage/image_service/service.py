@@ -195,12 +195,17 @@ class ImageService:
         """
         assert new.user_id is not None
         # Pillow is imported here, not at the top: only the upload function pays for it.
-        from .imaging import THUMBNAIL_CONTENT_TYPE, make_thumbnail  # noqa: PLC0415
+        from .imaging import THUMBNAIL_CONTENT_TYPE, decoding_damage, make_thumbnail  # noqa: PLC0415
         from .location import strip_location  # noqa: PLC0415
 
-        data, location_removed = (new.data, False) if new.keep_location else strip_location(new.data, new.content_type)
+        # Decoding happens here (once, for the thumbnail), before anything is stored: a cut-off
+        # or corrupt file is a 400, never a 500 (see ``imaging``).
+        with decoding_damage():
+            data, location_removed = (
+                (new.data, False) if new.keep_location else strip_location(new.data, new.content_type)
+            )
+            thumbnail = make_thumbnail(data, self._settings.thumbnail_max_side)
         digest = digest_of_data if digest_of_data and data is new.data else hashlib.sha256(data).digest()
-        thumbnail = make_thumbnail(data, self._settings.thumbnail_max_side)
         image = Image(
             image_id=image_id,
             user_id=new.user_id,
