@@ -22,6 +22,10 @@ TAG_PATTERN = re.compile(r"^[^\W_][\w-]{0,39}$")
 # Bidirectional embedding/override/isolate controls: they can make a title display as something
 # else than it is (e.g. a reversed file extension), so text fields refuse them.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# API Gateway hands a non-binary body to Lambda as UTF-8 text, bytes that were not UTF-8 replaced
+# by U+FFFD. Nobody types that character: it means the client sent broken text, which is refused
+# rather than stored as something else than what was sent.
+REPLACEMENT_CHARACTER = "\ufffd"
 MAX_TAGS = 10
 MAX_TITLE_CHARS = 200
 MAX_DESCRIPTION_CHARS = 2000
@@ -54,6 +58,7 @@ def normalize_tag(value: Any) -> str:
     """Trim, NFC-normalise and lower-case a tag, then check it is one word."""
     if not isinstance(value, str):
         raise BadRequest("each tag must be a string", code="invalid_tag")
+    _refuse_broken_text(value, "tags")
     tag = unicodedata.normalize("NFC", value.strip()).lower()
     if not TAG_PATTERN.match(tag):
         raise BadRequest(
@@ -76,12 +81,20 @@ def normalize_tags(value: Any) -> tuple[str, ...]:
     return tags
 
 
+def _refuse_broken_text(value: str, field: str) -> None:
+    if REPLACEMENT_CHARACTER in value:
+        raise BadRequest(
+            f"{field} was not valid UTF-8 (it holds U+FFFD, put where undecodable bytes were)", code="invalid_utf8"
+        )
+
+
 def _text(body: dict[str, Any], field: str, max_chars: int, *, multiline: bool) -> str:
     value = body.get(field, "")
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise BadRequest(f"{field} must be a string", code="invalid_field")
+    _refuse_broken_text(value, field)
     value = value.strip()
     if len(value) > max_chars:
         raise BadRequest(f"{field} must be at most {max_chars} characters", code="invalid_field")
