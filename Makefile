@@ -18,6 +18,7 @@ help:
 	@echo "make serve     run the API locally on http://127.0.0.1:$(PORT) (no Docker, no AWS account)"
 	@echo "make test      lint, validate and build the template, run every test"
 	@echo "make invoke FUNCTION=UploadFunction EVENT=events/upload.json   one function, one event"
+	@echo "make storm     a deeper concurrency storm on the layer (about 30 s), then the storage invariants"
 	@echo "make lint | build | deploy | deploy-local | destroy-local | events | clean"
 
 # The functions' environment: the boto3 the Lambda runtime ships, the layer's packages, test tools.
@@ -179,3 +180,11 @@ contract: $(VENV)/.ready
 
 contract-deep: $(VENV)/.ready
 	CONTRACT_EXAMPLES=3000 CONTRACT_FUZZ_EXAMPLES=300 $(PY) -m pytest -q tests/contract
+
+# -- Storm: concurrent uploads, direct uploads (forms posted twice, events delivered twice), edits
+# and deletes by owners and strangers, then the storage invariants (tests/storm.py). `make test`
+# runs a short one; this one runs about 30 s.
+.PHONY: storm
+
+storm: $(VENV)/.ready
+	STORM_THREADS=8 STORM_OPERATIONS=30 $(PY) -m pytest -q tests/unit/test_storm.py
