@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import regex
 import yaml
 from jsonschema import FormatChecker, validators
 from jsonschema.exceptions import ValidationError
@@ -66,16 +67,17 @@ def resolve(node: Any, root: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
 def _whole_value_pattern(
     validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
 ) -> Iterator[ValidationError]:
-    if isinstance(instance, str) and not re.search(_ecma_anchors(pattern), instance):
+    if isinstance(instance, str) and not _ecma_anchors(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 @cache
-def _ecma_anchors(pattern: str) -> re.Pattern[str]:
-    # A final unescaped "$" must mean the end of the value, not "before a final newline".
+def _ecma_anchors(pattern: str) -> Any:
+    # A final unescaped "$" must mean the end of the value, not "before a final newline". The
+    # ``regex`` module reads Unicode property escapes (\p{L}), as ECMAScript's "u" flag does.
     if pattern.endswith("$") and not pattern.endswith("\\$"):
         pattern = pattern[:-1] + r"\Z"
-    return re.compile(pattern)
+    return regex.compile(pattern)
 
 
 Validator = validators.extend(OAS30Validator, {"pattern": _whole_value_pattern})
@@ -99,6 +101,7 @@ _STEPS = {
     "trim": str.strip,
     "nfc": lambda text: unicodedata.normalize("NFC", text),
     "lowercase": str.lower,
+    "casefold": str.casefold,
     "media-type": lambda text: text.split(";", 1)[0],
 }
 _BOOLEANS = {"true": True, "false": False}

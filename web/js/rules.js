@@ -2,8 +2,9 @@
 // The API stays the judge: whatever it refuses is shown as it says.
 
 export const USER_ID = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
-// Letters and digits of any script, "_" and "-", starting with a letter or digit (the API's rule).
-const TAG = /^[\p{L}\p{N}][\p{L}\p{N}_-]{0,39}$/u;
+// Letters, combining marks and digits of any script, "_" and "-", starting with a letter or digit:
+// the API's rule, the same source text as its TAG_PATTERN (tests/unit/test_hashtags.py runs this).
+export const TAG = /^[\p{L}\p{N}][\p{L}\p{M}\p{N}_-]{0,39}$/u;
 export const MAX_TAGS = 10;
 export const MAX_TITLE = 200;
 export const MAX_DESCRIPTION = 2000;
@@ -25,8 +26,12 @@ export async function sniffImageType(file) {
   return null;
 }
 
+// Trim, NFC, case-fold, NFC (as the API does). JavaScript has no case folding: upper- then
+// lower-casing gives the same for what matters here ("ß" -> "ss", "İ" -> "i̇"), and the final
+// sigma (which lower-casing puts back at the end of a word) is folded to "σ" as case folding does.
 export function normalizeTag(raw) {
-  return raw.trim().replace(/^#+/, "").normalize("NFC").toLowerCase();
+  const folded = raw.trim().replace(/^#+/, "").normalize("NFC").toUpperCase().toLowerCase();
+  return folded.replace(/ς/g, "σ").normalize("NFC");
 }
 
 // "Beach, #sunset  beach" -> {tags: ["beach", "sunset"], error: null}

@@ -17,8 +17,16 @@ from .models import ImageEdit, ListQuery, NewImage, UploadRequest
 
 SUPPORTED_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
-# Letters and digits of any script, "_" and "-": no separators, so a tag is one URL-safe word.
-TAG_PATTERN = re.compile(r"^[^\W_][\w-]{0,39}$")
+# Hashtags in every script: letters, combining marks (Devanagari, Tamil and Thai vowel signs,
+# Arabic and Hebrew points, the dot of "i̇stanbul") and digits of any script, "_" and "-";
+# starting with a letter or digit. No separators, so a tag is one URL-safe word. Refused: spaces,
+# punctuation, symbols and emoji, controls, bidirectional overrides and the invisible format
+# characters (zero-width space, joiners, BOM): two tags that look the same must be the same tag,
+# and "_" is the usual stand-in for the Persian half-space (ZWNJ) in hashtags anyway.
+# The rule as the spec and the gallery write it (ECMAScript with the "u" flag); Python's ``re``
+# has no \p{...}, so ``is_tag`` checks the same with Unicode categories (a test keeps them equal).
+TAG_PATTERN = r"^[\p{L}\p{N}][\p{L}\p{M}\p{N}_-]{0,39}$"
+MAX_TAG_CHARS = 40
 # Bidirectional embedding/override/isolate controls: they can make a title display as something
 # else than it is (e.g. a reversed file extension), so text fields refuse them.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -54,15 +62,27 @@ def parse_user_id(value: Any, field: str = "user_id") -> str:
     return value
 
 
+def is_tag(text: str) -> bool:
+    """``TAG_PATTERN``, checked with Unicode general categories."""
+    if not 1 <= len(text) <= MAX_TAG_CHARS or unicodedata.category(text[0])[0] not in "LN":
+        return False
+    return all(ch in "_-" or unicodedata.category(ch)[0] in "LMN" for ch in text[1:])
+
+
+def fold_tag(value: str) -> str:
+    """Trim, NFC, case-fold, NFC again (folding can leave a decomposed sequence: "İ" -> "i̇")."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", value.strip()).casefold())
+
+
 def normalize_tag(value: Any) -> str:
-    """Trim, NFC-normalise and lower-case a tag, then check it is one word."""
+    """Trim, NFC-normalise and case-fold a tag, then check it is one word."""
     if not isinstance(value, str):
         raise BadRequest("each tag must be a string", code="invalid_tag")
     _refuse_broken_text(value, "tags")
-    tag = unicodedata.normalize("NFC", value.strip()).lower()
-    if not TAG_PATTERN.match(tag):
+    tag = fold_tag(value)
+    if not is_tag(tag):
         raise BadRequest(
-            "tags must be 1-40 letters, digits, '_' or '-', starting with a letter or digit",
+            "tags must be 1-40 letters (with their marks), digits, '_' or '-', starting with a letter or digit",
             code="invalid_tag",
         )
     return tag
