@@ -50,6 +50,11 @@ lint: $(VENV)/.ready $(TOOLS)/.ready
 	grep -q '^    Default: none$$' build/template-open.yaml
 	$(TOOLS)/bin/cfn-lint build/template-open.yaml
 	$(SAM) validate --lint --template build/template-open.yaml
+	@# Both AllowSelfSignUp values: a copy whose default opens sign-up.
+	sed '/^  AllowSelfSignUp:$$/,/Default:/ s/^    Default: "false"$$/    Default: "true"/' template.yaml > build/template-signup.yaml
+	grep -A2 '^  AllowSelfSignUp:$$' build/template-signup.yaml | grep -q '^    Default: "true"$$'
+	$(TOOLS)/bin/cfn-lint build/template-signup.yaml
+	$(SAM) validate --lint --template build/template-signup.yaml
 	$(MAKE) --no-print-directory scan
 
 build: $(TOOLS)/.ready
