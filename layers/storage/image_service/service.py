@@ -20,6 +20,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -154,7 +155,7 @@ class ImageService:
         max_bytes = self._settings.max_direct_upload_bytes
         try:
             data, streamed_digest = self._blobs.read(key, max_bytes=max_bytes)
-            new = check_image(request, data, max_bytes)
+            new = replace(check_image(request, data, max_bytes), user_name=request.user_name)
         except (BadRequest, PayloadTooLarge) as rejected:
             logger.warning("direct upload rejected", extra={"image_id": image_id, "code": rejected.code})
             self._blobs.delete(key)
@@ -189,6 +190,7 @@ class ImageService:
         image = Image(
             image_id=image_id,
             user_id=new.user_id,
+            user_name=new.user_name,
             title=new.title,
             description=new.description,
             tags=new.tags,
