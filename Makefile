@@ -12,14 +12,14 @@ export PYTHONDONTWRITEBYTECODE := 1
 # `make token USER=alice`: USER on the command line beats the login name from the environment.
 USER_NAME := $(if $(filter command line,$(origin USER)),$(USER),)
 
-.PHONY: help env tools-env test pytest lint build serve token invoke deploy deploy-local destroy-local events clean
+.PHONY: help env tools-env test pytest lint build serve token invoke deploy deploy-local destroy destroy-local events clean
 
 help:
 	@echo "make serve     run the API locally on http://127.0.0.1:$(PORT) (no Docker, no AWS account)"
 	@echo "make test      lint, validate and build the template, run every test"
 	@echo "make invoke FUNCTION=UploadFunction EVENT=events/upload.json   one function, one event"
 	@echo "make storm     a deeper concurrency storm on the layer (about 30 s), then the storage invariants"
-	@echo "make lint | build | deploy | deploy-local | destroy-local | events | clean"
+	@echo "make lint | build | deploy | destroy [CONFIRM=yes] | deploy-local | destroy-local | events | clean"
 
 # The functions' environment: the boto3 the Lambda runtime ships, the layer's packages, test tools.
 $(VENV)/.ready: requirements-dev.txt layers/storage/requirements.txt
@@ -51,6 +51,11 @@ lint: $(VENV)/.ready $(TOOLS)/.ready
 	grep -q '^    Default: none$$' build/template-open.yaml
 	$(TOOLS)/bin/cfn-lint build/template-open.yaml
 	$(SAM) validate --lint --template build/template-open.yaml
+	@# Both AllowSelfSignUp values: a copy whose default opens sign-up.
+	sed '/^  AllowSelfSignUp:$$/,/Default:/ s/^    Default: "false"$$/    Default: "true"/' template.yaml > build/template-signup.yaml
+	grep -A2 '^  AllowSelfSignUp:$$' build/template-signup.yaml | grep -q '^    Default: "true"$$'
+	$(TOOLS)/bin/cfn-lint build/template-signup.yaml
+	$(SAM) validate --lint --template build/template-signup.yaml
 	$(MAKE) --no-print-directory scan
 
 build: $(TOOLS)/.ready
@@ -78,6 +83,11 @@ deploy: build
 deploy-local: $(TOOLS)/.ready
 	$(SAM) build --template template.yaml
 	$(TOOLS)/bin/samlocal deploy --config-env local
+
+# Deletes the AWS stack with every photo, account and log: asks first (CONFIRM=yes does not).
+# Empties the three buckets of every object version first, which CloudFormation cannot do.
+destroy: $(VENV)/.ready
+	$(PY) scripts/destroy_stack.py $(if $(filter yes,$(CONFIRM)),--yes)
 
 destroy-local: $(TOOLS)/.ready
 	$(TOOLS)/bin/samlocal delete --config-env local --no-prompts

@@ -367,7 +367,9 @@ def api_event(
     )
     if caller is not None:
         # What API Gateway's Cognito authorizer passes on: the verified ID token's claims.
-        event["requestContext"]["authorizer"] = {"claims": {"cognito:username": caller, "token_use": "id"}}
+        event["requestContext"]["authorizer"] = {
+            "claims": {"sub": caller, "cognito:username": caller, "token_use": "id"}
+        }
     return event
 
 

@@ -81,7 +81,7 @@ class Context:
 
 
 def _claims(user_id: str) -> dict[str, Any]:
-    return {"authorizer": {"claims": {"cognito:username": user_id, "token_use": "id"}}}
+    return {"authorizer": {"claims": {"sub": user_id, "cognito:username": user_id, "token_use": "id"}}}
 
 
 def json_event(data: bytes, content_type: str, user_id: str = "bench") -> dict[str, Any]:

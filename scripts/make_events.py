@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,11 @@ from localapi.notifications import object_created_event  # noqa: E402
 # The image the get, download and delete events refer to (the tests create it first).
 EXAMPLE_IMAGE_ID = "01JDQ8ZB3F2T6X8W4N5R7K9M0P"
 JSON_HEADERS = {"Content-Type": ["application/json"], "User-Agent": ["curl/8.5.0"]}
+
+
+def sub_of(username: str) -> str:
+    """The example account's ``sub`` (a UUID, as Cognito's): the owner id of what it uploads."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://example.com/users/{username}"))
 
 
 def upload_body(**overrides: object) -> bytes:
@@ -44,7 +50,7 @@ def claims(username: str) -> dict:
     """requestContext.authorizer as API Gateway's Cognito authorizer fills it (values are strings)."""
     return {
         "claims": {
-            "sub": f"{username}-0000-4000-8000-000000000000",
+            "sub": sub_of(username),
             "cognito:username": username,
             "email": f"{username}@example.com",
             "token_use": "id",
@@ -128,11 +134,12 @@ EVENTS = {
         "d41d8cd98f00b204e9800998ecf8427e",
         "UploadFunction",
     ),
-    "list_by_user.json": listing(user_id="alice", limit="10"),
+    # In the Cognito mode a listing by user takes the owner id (sub), not the user name.
+    "list_by_user.json": listing(user_id=sub_of("alice"), limit="10"),
     "list_by_tag.json": listing(tag="sunset"),
-    "list_by_user_and_tag.json": listing(user_id="alice", tag="sunset"),
+    "list_by_user_and_tag.json": listing(user_id=sub_of("alice"), tag="sunset"),
     "list_missing_filter.json": listing(limit="10"),
-    "list_bad_token.json": listing(user_id="alice", next_token="forged"),  # noqa: S106 - a deliberately bad token
+    "list_bad_token.json": listing(user_id=sub_of("alice"), next_token="forged"),  # noqa: S106 - a deliberately bad token
     "get.json": by_id("GET"),
     "get_not_found.json": by_id("GET", image_id="01JDQ8ZB3F2T6X8W4N5R7K9M0Z"),
     "get_invalid_id.json": by_id("GET", image_id="..%2Fetc%2Fpasswd"),

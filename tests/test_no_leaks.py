@@ -176,7 +176,7 @@ def post_event(body: dict[str, Any] | str) -> dict[str, Any]:
         path="/images",
         headers={"Content-Type": ["application/json"]},
         body=raw.encode(),
-        authorizer={"claims": {"cognito:username": "leaky"}},
+        authorizer={"claims": {"sub": "leaky", "cognito:username": "leaky"}},
     )
 
 
@@ -186,7 +186,7 @@ def id_event(method: str, image_id: str, resource: str = "/images/{image_id}") -
         resource=resource,
         path=resource.replace("{image_id}", image_id),
         path_parameters={"image_id": image_id},
-        authorizer={"claims": {"cognito:username": "leaky"}},
+        authorizer={"claims": {"sub": "leaky", "cognito:username": "leaky"}},
     )
 
 

@@ -20,7 +20,7 @@ from image_service.http import (
     request_body,
     request_bytes,
 )
-from image_service.identity import owner_for_upload, writer_id
+from image_service.identity import uploader, writer_id
 from image_service.service import ImageService
 from image_service.validation import parse_edit, parse_image_id, parse_raw_upload, parse_upload, parse_upload_request
 
@@ -36,15 +36,17 @@ def create(event: dict[str, Any]) -> LambdaResponse:
         )
     else:
         new_image = parse_upload(request_body(event), max_image_bytes=SETTINGS.max_image_bytes)
-    owner = owner_for_upload(event, SETTINGS.auth_mode, new_image.user_id)
-    image = SERVICE.upload(replace(new_image, user_id=owner))
+    owner = uploader(event, SETTINGS.auth_mode, new_image.user_id)
+    image = SERVICE.upload(replace(new_image, user_id=owner.user_id, user_name=owner.user_name))
     return json_response(201, image.to_public_dict())
 
 
 def start_direct_upload(event: dict[str, Any]) -> LambdaResponse:
     request = parse_upload_request(request_body(event))
-    owner = owner_for_upload(event, SETTINGS.auth_mode, request.user_id)
-    return json_response(201, SERVICE.start_direct_upload(replace(request, user_id=owner)))
+    owner = uploader(event, SETTINGS.auth_mode, request.user_id)
+    return json_response(
+        201, SERVICE.start_direct_upload(replace(request, user_id=owner.user_id, user_name=owner.user_name))
+    )
 
 
 def edit(event: dict[str, Any]) -> LambdaResponse:

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .cognito import TOKEN_TTL_SECONDS, InvalidToken, LocalUserPool
+from .cognito import TOKEN_TTL_SECONDS, InvalidToken, LocalUserPool, is_cognito_username
 from .events import build_proxy_event
 from .functions import FunctionError, FunctionPool, FunctionTimeout
 from .template import Template
@@ -136,7 +136,8 @@ class Gateway:
         except (ValueError, AttributeError):
             username = None
         headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)]
-        if not isinstance(username, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}", username):
+        # Every name a Cognito user pool accepts, and only those.
+        if not isinstance(username, str) or not is_cognito_username(username):
             return 400, headers, b'{"message": "username is required", "code": "invalid_user_id"}'
         token = self.user_pool.issue_id_token(username)
         body_out = {"id_token": token, "token_type": "Bearer", "expires_in": TOKEN_TTL_SECONDS, "username": username}

@@ -53,11 +53,12 @@ def test_cognito_mode_signs_in_with_tokens_and_only_the_owner_may_change_a_photo
     writes = [r for r in recorder.requests if r.method in ("POST", "PATCH", "DELETE") and "/images" in r.url]
     assert writes and all(r.headers.get("authorization", "").startswith("Bearer ") for r in writes)
     stored = requests.get(f"{cognito_app.url}/images/{image_id}", timeout=20).json()
-    assert stored["user_id"] == "alice"  # the owner comes from the token
+    # The owner comes from the token: its sub, with the user name shown beside the photo.
+    assert stored["user_name"] == "alice" and stored["user_id"] != "alice"
 
     sign_out(page)
     sign_in(page, "bob")
-    page.goto(f"{cognito_app.url}/?user=alice")
+    page.goto(f"{cognito_app.url}/?user={stored['user_id']}")
     page.locator(f'[data-image-id="{image_id}"] .card-open').click()
     expect(page.get_by_test_id("photo-view-title")).to_have_text("Alice's dawn")
     expect(page.get_by_test_id("edit-button")).to_be_hidden()
@@ -136,7 +137,7 @@ def test_deployed_sign_in_goes_through_the_hosted_ui_with_pkce(cognito_app: Any,
     # The hosted UI's token works against the API like any other.
     page.goto(f"{cognito_app.url}/")
     image_id = upload_one(page, "Dana's snow", "snow")
-    assert requests.get(f"{cognito_app.url}/images/{image_id}", timeout=20).json()["user_id"] == "dana"
+    assert requests.get(f"{cognito_app.url}/images/{image_id}", timeout=20).json()["user_name"] == "dana"
 
     page.get_by_test_id("sign-out").click()
     expect(page.get_by_test_id("sign-in")).to_be_visible()

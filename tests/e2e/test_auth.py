@@ -6,6 +6,7 @@ import base64
 import json
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -32,16 +33,65 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def sub_of(token: str) -> str:
+    """The token's ``sub``: the owner id of what its account uploads."""
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
+
+
 def upload_body(**fields: object) -> dict:
     return {"content_type": "image/png", "image_base64": base64.b64encode(picture()).decode(), **fields}
 
 
-def test_signed_in_upload_belongs_to_the_caller(secured: Api, user: str) -> None:
-    response = secured.request(
-        "POST", "/images", json=upload_body(tags=["x"]), headers=bearer(token_for(secured, user))
-    )
+def test_signed_in_upload_belongs_to_the_callers_sub_and_shows_the_name(secured: Api, user: str) -> None:
+    token = token_for(secured, user)
+    response = secured.request("POST", "/images", json=upload_body(tags=["x"]), headers=bearer(token))
     assert response.status_code == 201
-    assert response.json()["user_id"] == user
+    assert response.json()["user_id"] == sub_of(token) != user
+    assert response.json()["user_name"] == user
+    # Naming oneself in the body, by user name or by owner id, is no impersonation.
+    for named in (user, sub_of(token)):
+        again = secured.request("POST", "/images", json=upload_body(user_id=named), headers=bearer(token))
+        assert again.status_code == 201 and again.json()["user_id"] == sub_of(token)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Zoë.Ångström-山田太郎", "İstanbul★नमस्ते", "😀" + "ü" * 127],  # the last one: 128 characters
+)
+def test_every_user_name_cognito_accepts_can_upload_edit_list_and_delete(secured: Api, name: str) -> None:
+    """Cognito accepts up to 128 Unicode characters; the user_id pattern accepts none of these."""
+    token = token_for(secured, f"{name[:-12]}{uuid.uuid4().hex[:12]}" if len(name) >= 128 else name + uuid.uuid4().hex)
+    owner = bearer(token)
+    created = secured.request("POST", "/images", json=upload_body(tags=["unicode"]), headers=owner)
+    assert created.status_code == 201, created.text
+    image = created.json()
+    assert image["user_id"] == sub_of(token) and len(image["user_name"]) <= 128
+    image_id = image["image_id"]
+    direct = secured.request("POST", "/images/uploads", json={"content_type": "image/jpeg"}, headers=owner)
+    assert direct.status_code == 201, direct.text
+    assert secured.request("PATCH", f"/images/{image_id}", json={"title": "t"}, headers=owner).status_code == 200
+    assert secured.list_all(user_id=sub_of(token)) == [image_id]
+    assert secured.request("DELETE", f"/images/{image_id}", headers=owner).status_code == 204
+
+
+def test_a_deleted_account_s_name_registered_again_inherits_nothing(secured: Api, user: str) -> None:
+    first = token_for(secured, user)
+    image_id = secured.request("POST", "/images", json=upload_body(), headers=bearer(first)).json()["image_id"]
+    secured.app.gateway.user_pool.delete_user(user)  # AdminDeleteUser; then someone signs up as `user`
+    newcomer = bearer(token_for(secured, user))
+    before = secured.storage()
+    assert (
+        secured.request("PATCH", f"/images/{image_id}", json={"title": "mine now"}, headers=newcomer).status_code == 403
+    )
+    assert secured.request("DELETE", f"/images/{image_id}", headers=newcomer).status_code == 403
+    assert secured.storage() == before
+    assert secured.request("GET", f"/images/{image_id}").json()["user_id"] == sub_of(first)
+
+
+@pytest.mark.parametrize("name", ["has space", "tab\tname", "", "x" * 129])
+def test_the_token_endpoint_refuses_what_cognito_refuses(secured: Api, name: str) -> None:
+    assert secured.request("POST", "/_local/token", json={"username": name}).status_code == 400
 
 
 def test_body_user_id_cannot_impersonate(secured: Api, user: str) -> None:
@@ -86,7 +136,8 @@ def test_reads_need_no_token(secured: Api, user: str) -> None:
     ]
     assert secured.request("GET", f"/images/{image_id}").status_code == 200
     assert secured.request("GET", f"/images/{image_id}/download").status_code == 200
-    assert secured.request("GET", "/images", params={"user_id": user}).json()["items"][0]["image_id"] == image_id
+    owner_id = secured.request("GET", f"/images/{image_id}").json()["user_id"]
+    assert secured.request("GET", "/images", params={"user_id": owner_id}).json()["items"][0]["image_id"] == image_id
 
 
 def test_only_the_owner_edits_and_deletes(secured: Api, user: str, tag: str) -> None:
@@ -105,7 +156,8 @@ def test_only_the_owner_edits_and_deletes(secured: Api, user: str, tag: str) -> 
         "PATCH", f"/images/{image_id}", json={"title": "Mine", "tags": ["keep", "new"]}, headers=owner
     )
     assert edited.status_code == 200 and edited.json()["title"] == "Mine" and edited.json()["tags"] == ["keep", "new"]
-    assert secured.list_all(tag=tag) == [] and secured.list_all(user_id=user, tag="new") == [image_id]
+    owner_id = sub_of(owner["Authorization"].removeprefix("Bearer "))
+    assert secured.list_all(tag=tag) == [] and secured.list_all(user_id=owner_id, tag="new") == [image_id]
     assert secured.request("DELETE", f"/images/{image_id}", headers=owner).status_code == 204
     assert secured.request("GET", f"/images/{image_id}").status_code == 404
 

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from make_events import sub_of
 
 from tests.conftest import FUNCTIONS, ROOT, invoke, picture
 
@@ -70,7 +71,8 @@ def seed_example_image(aws: SimpleNamespace) -> None:
     data = picture()
     image = Image(
         image_id=EXAMPLE_IMAGE_ID,
-        user_id="alice",
+        user_id=sub_of("alice"),  # the owner id in the events' claims
+        user_name="alice",
         title="Sunset",
         description="",
         tags=("sunset",),
@@ -137,11 +139,14 @@ def test_event_gives_its_documented_response(name: str, aws: SimpleNamespace, sn
 def test_upload_event_returns_the_image_object(aws: SimpleNamespace) -> None:
     event = json.loads((EVENTS_DIR / "upload.json").read_text())
     body = json.loads(invoke("UploadFunction", event)["body"])
-    assert body["user_id"] == "alice" and body["tags"] == ["sunset", "beach"]
+    # Owned by the account's sub; the user name is kept to be shown.
+    assert body["user_id"] == sub_of("alice") and body["user_name"] == "alice"
+    assert body["tags"] == ["sunset", "beach"]
     assert body["content_type"] == "image/png" and (body["width"], body["height"]) == (64, 48)
     assert set(body) == {
         "image_id",
         "user_id",
+        "user_name",
         "title",
         "description",
         "tags",

@@ -80,7 +80,7 @@ def claims_event(method: str, resource: str, path: str, **kwargs: Any) -> dict[s
         method=method,
         resource=resource,
         path=path,
-        authorizer={"claims": {"cognito:username": USER, "token_use": "id"}},
+        authorizer={"claims": {"sub": USER, "cognito:username": USER, "token_use": "id"}},
         **kwargs,
     )
 

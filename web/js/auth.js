@@ -51,9 +51,11 @@ export function createAuth(config) {
 
   function fromToken(idToken) {
     const claims = claimsOf(idToken);
-    const user = claims["cognito:username"] || claims.username;
+    // The API owns photos by the account's sub (never reassigned); the user name is for people.
+    const user = claims.sub;
+    const name = claims["cognito:username"] || claims.username || user;
     if (!user) throw new SignInError("The sign-in answer named no user.");
-    return { mode, user, token: idToken, expiresAt: claims.exp * 1000 };
+    return { mode, user, name, token: idToken, expiresAt: claims.exp * 1000 };
   }
 
   const redirectUri = () => config.cognito?.redirect_uri || `${location.origin}${location.pathname}`;
@@ -134,7 +136,9 @@ export function createAuth(config) {
 
   return {
     mode,
+    // The owner id the API knows (Cognito: the sub) and the name to show (the user name).
     user: () => session?.user ?? null,
+    name: () => session?.name ?? session?.user ?? null,
     token: () => session?.token ?? null,
     onChange: (listener) => listeners.add(listener),
     signIn: (name) => (mode === "hosted" ? beginHostedSignIn() : signInWithName(name)),

@@ -98,9 +98,10 @@ async function main() {
     $("#signed-in").hidden = !user;
     $("#user-input").hidden = auth.mode === "hosted";
     if (user) {
-      $("#me-name").textContent = user;
-      $("#me-avatar").textContent = user.slice(0, 1).toUpperCase();
-      $("#me-avatar").style.setProperty("--hue", hueOf(user));
+      const name = auth.name();
+      $("#me-name").textContent = name;
+      $("#me-avatar").textContent = name.slice(0, 1).toUpperCase();
+      $("#me-avatar").style.setProperty("--hue", hueOf(name));
     }
     uploader.setVisible(Boolean(user));
   }

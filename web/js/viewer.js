@@ -113,7 +113,7 @@ export class Viewer {
     $("#viewer-tags").replaceChildren(...image.tags.map(tagChip));
     $("#viewer-tags").hidden = image.tags.length === 0;
     const owner = $("#viewer-owner");
-    owner.textContent = image.user_id;
+    owner.textContent = image.user_name || image.user_id;
     owner.href = viewHref({ user: image.user_id });
     owner.dataset.user = image.user_id;
     $("#viewer-date").textContent = formatDate(image.created_at);
@@ -128,7 +128,7 @@ export class Viewer {
 
     // The thumbnail the grid already has shows at once, blurred, until the original arrives.
     const img = $("#viewer-image");
-    img.alt = image.title || `Untitled photo by ${image.user_id}`;
+    img.alt = image.title || `Untitled photo by ${image.user_name || image.user_id}`;
     img.width = image.width;
     img.height = image.height;
     const placeholder = this.gallery.cachedThumbnail(image.image_id);

@@ -47,6 +47,14 @@ def make_clients(settings: Settings) -> tuple[Any, Any]:
     if settings.endpoint_url:
         # An emulator on an IP or localhost has no per-bucket host names.
         s3_options["s3"] = {"addressing_style": "path"}
+    else:
+        # The bucket's own regional host (https://BUCKET.s3.REGION.amazonaws.com/), resolved from
+        # the region by botocore itself (no network call). Left to its default, botocore signs
+        # pre-signed URLs and upload forms for the global host https://BUCKET.s3.amazonaws.com/,
+        # which S3 answers with a 307 redirect for a new bucket outside us-east-1 (a browser's
+        # direct upload then fails CORS, a GET its signature) and refuses in regions opened
+        # since 2019.
+        s3_options["s3"] = {"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"}
     dynamodb = boto3.client(
         "dynamodb", region_name=settings.region, endpoint_url=settings.endpoint_url, config=Config(**common)
     )

@@ -15,6 +15,9 @@ DEFAULT_MAX_IMAGE_BYTES = 4_500_000
 MAX_DOWNLOAD_URL_TTL_SECONDS = 3600
 # Photos sent straight to S3 (POST /images/uploads) skip Lambda's payload limit.
 DEFAULT_MAX_DIRECT_UPLOAD_BYTES = 25 * 1024 * 1024
+# ...but the finaliser reads the whole file into memory and decodes it for the thumbnail:
+# the template's MaxDirectUploadBytes stops here too (see its description).
+MAX_DIRECT_UPLOAD_BYTES = 100 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class Settings:
             cursor_secret=env.get("CURSOR_SECRET", "").encode(),
             auth_mode=_auth_mode(env.get("AUTH_MODE", "cognito")),
             max_direct_upload_bytes=_bounded(
-                env, "MAX_DIRECT_UPLOAD_BYTES", DEFAULT_MAX_DIRECT_UPLOAD_BYTES, 1, 5 * 1024**3
+                env, "MAX_DIRECT_UPLOAD_BYTES", DEFAULT_MAX_DIRECT_UPLOAD_BYTES, 1, MAX_DIRECT_UPLOAD_BYTES
             ),
             upload_url_ttl_seconds=_bounded(env, "UPLOAD_URL_TTL_SECONDS", 900, 1, 3600),
             pending_upload_ttl_seconds=_bounded(env, "PENDING_UPLOAD_TTL_SECONDS", 86_400, 60, 7 * 86_400),

@@ -40,6 +40,7 @@ def image_to_item(image: Image, version: int = 1) -> dict[str, Any]:
         "variants": {"L": [{"S": variant} for variant in image.variants]},
         "location_removed": {"BOOL": image.location_removed},
         "version": {"N": str(version)},
+        **({"user_name": {"S": image.user_name}} if image.user_name else {}),
     }
 
 
@@ -58,6 +59,7 @@ def pending_to_item(image_id: str, request: UploadRequest, expires_at: int) -> d
         "keep_location": {"BOOL": request.keep_location},
         "expires_at": {"N": str(expires_at)},
         "version": {"N": "1"},
+        **({"user_name": {"S": request.user_name}} if request.user_name else {}),
     }
 
 
@@ -69,6 +71,7 @@ def item_to_pending(item: dict[str, Any]) -> UploadRequest:
         tags=tuple(tag["S"] for tag in item.get("tags", {}).get("L", [])),
         content_type=item["content_type"]["S"],
         keep_location=item.get("keep_location", {}).get("BOOL", False),
+        user_name=item.get("user_name", {}).get("S"),
     )
 
 
@@ -88,6 +91,7 @@ def item_to_image(item: dict[str, Any]) -> Image:
         object_key=item["object_key"]["S"],
         variants=tuple(v["S"] for v in item.get("variants", {}).get("L", [{"S": "original"}])),
         location_removed=item.get("location_removed", {}).get("BOOL", False),
+        user_name=item.get("user_name", {}).get("S"),
     )
 
 

@@ -24,11 +24,16 @@ class Image:
     variants: tuple[str, ...] = ("original",)
     # True when GPS data was found and removed before storing (the uploader did not opt in).
     location_removed: bool = False
+    # The owner's name as people know it (Cognito: the user name), shown beside the photo. The
+    # owner itself is ``user_id``, an id that is never given to anyone else (Cognito: ``sub``).
+    # None for images stored before names were kept: their user_id was the user name.
+    user_name: str | None = None
 
     def to_public_dict(self) -> dict[str, Any]:
         """The API's image object. The S3 key is an internal detail and stays out."""
         body = asdict(self)
         del body["object_key"]
+        body["user_name"] = self.user_name or self.user_id
         body["tags"] = list(self.tags)
         body["variants"] = list(self.variants)
         return body
@@ -65,6 +70,7 @@ class NewImage:
     height: int
     data: bytes = field(repr=False)
     keep_location: bool = False
+    user_name: str | None = None  # decided with the owner (identity.uploader)
 
 
 @dataclass(frozen=True)
@@ -94,3 +100,4 @@ class UploadRequest:
     tags: tuple[str, ...]
     content_type: str
     keep_location: bool = False
+    user_name: str | None = None  # decided with the owner (identity.uploader)

@@ -22,6 +22,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -159,7 +160,7 @@ class ImageService:
         max_bytes = self._settings.max_direct_upload_bytes
         try:
             data, streamed_digest = self._blobs.read(key, max_bytes=max_bytes)
-            new = check_image(request, data, max_bytes)
+            new = replace(check_image(request, data, max_bytes), user_name=request.user_name)
             # Per-attempt keys: a concurrent delivery of the same upload never shares them.
             image = self._store_objects(
                 image_id, new, digest_of_data=streamed_digest, object_key=attempt_object_key(image_id)
@@ -209,6 +210,7 @@ class ImageService:
         image = Image(
             image_id=image_id,
             user_id=new.user_id,
+            user_name=new.user_name,
             title=new.title,
             description=new.description,
             tags=new.tags,
