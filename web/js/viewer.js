@@ -131,6 +131,8 @@ export class Viewer {
     img.alt = image.title || `Untitled photo by ${image.user_id}`;
     img.width = image.width;
     img.height = image.height;
+    // On a phone the stage takes the photo's shape (styles.css), so it needs no black bars.
+    $("#viewer-stage").style.setProperty("--ratio", `${image.width} / ${image.height}`);
     const placeholder = this.gallery.cachedThumbnail(image.image_id);
     img.classList.toggle("placeholder", Boolean(placeholder));
     if (placeholder) img.src = placeholder;
