@@ -183,7 +183,7 @@ def test_tags_follow_one_rule_and_edit_errors_belong_to_their_field(open_app: An
     expect(tags).not_to_have_attribute("aria-invalid", "true")
     expect(page.get_by_test_id("edit-tags-error")).to_be_hidden()
 
-    # The API's refusal of a field lands on that field too (a control character in the title).
+    # The title rule is rules.js's copy of the API's (a control character is refused at once) ...
     title = page.get_by_test_id("edit-title")
     title.fill("bell\x07")
     page.get_by_test_id("edit-save").click()
@@ -192,6 +192,18 @@ def test_tags_follow_one_rule_and_edit_errors_belong_to_their_field(open_app: An
     assert "edit-title-error" in title.get_attribute("aria-describedby").split()
     expect(tags).not_to_have_attribute("aria-invalid", "true")
     title.fill("Pier walk")
+
+    # ... and what only the API finds lands on the field it names (played by the test here).
+    refusal = {"message": "description must be at most 2000 characters", "code": "invalid_field"}
+    page.route(re.compile(r"/images/[0-9A-Z]{26}$"), lambda route: route.fulfill(status=400, json=refusal)
+               if route.request.method == "PATCH" else route.continue_())  # fmt: skip
+    page.get_by_test_id("edit-save").click()
+    description = page.get_by_test_id("edit-description")
+    expect(page.get_by_test_id("edit-description-error")).to_have_text(refusal["message"])
+    expect(description).to_have_attribute("aria-invalid", "true")
+    assert "edit-description-error" in description.get_attribute("aria-describedby").split()
+    expect(description).to_be_focused()
+    page.unroute(re.compile(r"/images/[0-9A-Z]{26}$"))
     page.get_by_test_id("edit-save").click()
     expect(page.get_by_test_id("photo-view-title")).to_have_text("Pier walk")
     stored = requests.get(f"{open_app.url}/images/{image_id}", timeout=20).json()

@@ -5,7 +5,7 @@
 
 import { ApiError } from "./api.js";
 import { $, clone, formatBytes, previewTags } from "./dom.js";
-import { parseTags, sniffImageType } from "./rules.js";
+import { descriptionError, parseTags, sniffImageType, titleError } from "./rules.js";
 
 // The API takes photos of up to 4,500,000 bytes in a request body (Lambda's 6 MB payload, in
 // base64); below that with room to spare. A stack configured lower answers 413: then the
@@ -140,10 +140,10 @@ export class Uploader {
     tagsPreview.id = `q-tags-preview-${entryCount}`;
     node.querySelector(".q-status").id = `q-status-${entryCount}`;
     tagsInput.setAttribute("aria-describedby", tagsPreview.id);
-    tagsInput.addEventListener("input", () => {
-      previewTags(tagsInput, tagsPreview);
-      tagsInput.removeAttribute("aria-invalid");
-    });
+    tagsInput.addEventListener("input", () => previewTags(tagsInput, tagsPreview));
+    for (const field of node.querySelectorAll("input, textarea")) {
+      field.addEventListener("input", () => field.removeAttribute("aria-invalid"));
+    }
     const remove = node.querySelector(".queue-remove");
     remove.setAttribute("aria-label", `Remove ${file.name} from the upload`);
     remove.addEventListener("click", () => {
@@ -219,13 +219,20 @@ export class Uploader {
     this.onClearError(); // a new attempt: what the banner said about the last one is out of date
     // Every photo's fields first: one mistake stops nothing half-way.
     for (const entry of waiting) {
-      const { tags, error } = parseTags(entry.node.querySelector(".q-tags").value);
+      const parsed = parseTags(entry.node.querySelector(".q-tags").value);
+      const tags = parsed.tags;
+      const [field, error] = [
+        [".q-title", titleError(entry.node.querySelector(".q-title").value)],
+        [".q-description", descriptionError(entry.node.querySelector(".q-description").value)],
+        [".q-tags", parsed.error],
+      ].find(([, problem]) => problem) ?? [null, null];
       if (error) {
         this.setState(entry, "error", error);
         this.onError(new Error(`${entry.file.name}: ${error}`));
-        const input = entry.node.querySelector(".q-tags");
+        const input = entry.node.querySelector(field);
         input.setAttribute("aria-invalid", "true");
-        input.setAttribute("aria-describedby", `${input.getAttribute("aria-describedby")} ${entry.node.querySelector(".q-status").id}`);
+        const described = `${input.getAttribute("aria-describedby") ?? ""} ${entry.node.querySelector(".q-status").id}`;
+        input.setAttribute("aria-describedby", described.trim());
         input.focus();
         return;
       }

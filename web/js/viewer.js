@@ -6,7 +6,7 @@
 import { $, el, formatBytes, formatDate, isTyping, previewTags, setFieldError } from "./dom.js";
 import { tagChip } from "./gallery.js";
 import { viewHref } from "./router.js";
-import { parseTags } from "./rules.js";
+import { descriptionError, parseTags, titleError } from "./rules.js";
 
 const EDIT_FIELDS = ["title", "description", "tags"];
 
@@ -217,9 +217,15 @@ export class Viewer {
     const image = this.current();
     this.clearEditErrors();
     const { tags, error } = parseTags($("#edit-tags").value);
-    if (error) {
-      this.setEditError("tags", error);
-      $("#edit-tags").focus();
+    const problems = {
+      title: titleError($("#edit-title").value),
+      description: descriptionError($("#edit-description").value),
+      tags: error,
+    };
+    const wrong = EDIT_FIELDS.filter((field) => problems[field]);
+    for (const field of wrong) this.setEditError(field, problems[field]);
+    if (wrong.length) {
+      $(`#edit-${wrong[0]}`).focus();
       return;
     }
     const save = $("#edit-save");
