@@ -46,12 +46,36 @@ PAGE = b"""<!DOCTYPE html>
 """
 
 # A file, not an inline script, so the Content Security Policy can forbid inline scripts.
-INIT_JS = b"""window.ui = SwaggerUIBundle({
+# The page leads with the operations: the spec's introduction (sign-in, errors, which requests are
+# accepted, ...) is long, and drawn in full it pushed the first operation ~800 px down. It stays
+# under the title, folded (a plugin wrapping Swagger UI's Info component; nothing else changes).
+INIT_JS = b"""const INTRODUCTION = "Introduction: signing in, errors, which requests are accepted, trying it out";
+
+const FoldedIntroduction = () => ({
+  wrapComponents: {
+    info: (Original, system) => (props) => {
+      const React = system.React;
+      const description = props.info && props.info.get("description");
+      if (!description) return React.createElement(Original, props);
+      const Markdown = system.getComponent("Markdown", true);
+      return React.createElement("div", null,
+        React.createElement(Original, Object.assign({}, props, { info: props.info.delete("description") })),
+        React.createElement("details", { className: "docs-introduction", "data-testid": "docs-introduction" },
+          React.createElement("summary", null, INTRODUCTION),
+          React.createElement(Markdown, { source: description })));
+    },
+  },
+});
+
+window.ui = SwaggerUIBundle({
   url: "/openapi.yaml",
   dom_id: "#swagger-ui",
   deepLinking: true,
   validatorUrl: null,
   presets: [SwaggerUIBundle.presets.apis],
+  plugins: [FoldedIntroduction],
+  // Each path's CORS preflight (OPTIONS) after the operations people call; otherwise spec order.
+  operationsSorter: (a, b) => (a.get("method") === "options") - (b.get("method") === "options"),
   layout: "BaseLayout",
 });
 """

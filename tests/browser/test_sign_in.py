@@ -145,6 +145,65 @@ def test_deployed_sign_in_goes_through_the_hosted_ui_with_pkce(cognito_app: Any,
     assert not [r for r in recorder.requests if r.url.startswith(HOSTED_UI) and r.failure]
 
 
+PHISHING = "Your account is locked. Call +1 555 0100 to unlock it"
+
+
+def test_hosted_sign_in_checks_the_state_before_it_shows_anything_from_the_url(cognito_app: Any, new_page: Any) -> None:
+    """Issue 14, item 8: a link anyone can craft (/?error=x&error_description=ANY TEXT) used to put
+    that text in the banner before the OAuth state was checked. Now the state is checked first; an
+    answer to a flow we did not start, or to another one, gets a fixed message, and even our own
+    flow's error shows our words for its code, never the URL's description."""
+    page, recorder = new_page("desktop")
+    config = {"api_url": "", "auth_mode": "cognito", "cognito": {"domain": HOSTED_UI, "client_id": "web-client"}}
+    page.route("**/config.json", lambda route: route.fulfill(json=config))
+    seen: dict[str, Any] = {}
+
+    def cancelling_hosted_ui(route: Any) -> None:  # the person presses "Cancel" on the hosted page
+        url = urlsplit(route.request.url)
+        if url.path == "/oauth2/authorize":
+            seen["authorize"] = query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            back = (
+                f"{query['redirect_uri']}?error=access_denied&error_description=Cognito+says+so&state={query['state']}"
+            )
+            route.fulfill(status=302, headers={"Location": back})
+        else:
+            seen.setdefault("other", []).append(route.request.url)
+            route.abort()
+
+    page.route(f"{HOSTED_UI}/**", cancelling_hosted_ui)
+    banner = page.get_by_test_id("error-banner")
+    text = PHISHING.replace(" ", "+")
+
+    # 1. Nobody started a sign-in in this tab: the URL's words are not shown.
+    page.goto(f"{cognito_app.url}/?error=access_denied&error_description={text}")
+    expect(banner).to_contain_text("Sign-in failed. Please try again.")
+    expect(page.locator("body")).not_to_contain_text("locked")
+    expect(page).to_have_url(f"{cognito_app.url}/")  # the crafted query is gone from the address bar
+    screenshot(page, "desktop", "hosted-sign-in-foreign-error")
+
+    # 2. A sign-in was started, but the answer carries another state (someone else's link).
+    page.evaluate(
+        "() => sessionStorage.setItem('gallery.pkce', JSON.stringify({verifier: 'v', state: 'ours', returnTo: ''}))"
+    )
+    page.goto(f"{cognito_app.url}/?error=server_error&error_description={text}&state=theirs")
+    expect(banner).to_contain_text("Sign-in failed. Please try again.")
+    expect(page.locator("body")).not_to_contain_text("locked")
+
+    # 3. A code with no flow of ours behind it is never traded for tokens.
+    page.goto(f"{cognito_app.url}/?code=stolen-code&state=forged")
+    expect(banner).to_contain_text("Sign-in failed. Please try again.")
+    expect(page.get_by_test_id("sign-in")).to_be_visible()
+
+    # 4. Our own flow, cancelled on the hosted page: our sentence for access_denied.
+    page.goto(f"{cognito_app.url}/?tag=dawn")
+    page.get_by_test_id("sign-in").click()
+    expect(banner).to_contain_text("Sign-in was cancelled.")
+    expect(page.locator("body")).not_to_contain_text("Cognito says so")
+    expect(page).to_have_url(re.compile(r"/\?tag=dawn$"))  # back where they were
+    assert "authorize" in seen and "other" not in seen  # no token request at any step
+    assert not recorder.requests_to(r"/oauth2/token")
+
+
 @pytest.fixture
 def web_server(cognito_app: Any) -> Iterator[Any]:
     """`AUTH_MODE=cognito make web API_URL=<the local mode>`: the page on a port of its own."""

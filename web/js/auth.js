@@ -26,6 +26,15 @@ function claimsOf(token) {
 
 export class SignInError extends Error {}
 
+const SIGN_IN_FAILED = "Sign-in failed. Please try again.";
+// OAuth's error codes (RFC 6749, 4.1.2.1) that people cause themselves, in our words.
+const HOSTED_ERRORS = {
+  access_denied: "Sign-in was cancelled.",
+  login_required: "Sign-in was cancelled.",
+  temporarily_unavailable: "The sign-in service is busy. Please try again in a moment.",
+  server_error: "The sign-in service had a problem. Please try again.",
+};
+
 export function createAuth(config) {
   const mode = config.auth_mode !== "cognito" ? "open" : config.cognito?.domain ? "hosted" : "token";
   const listeners = new Set();
@@ -108,11 +117,20 @@ export function createAuth(config) {
   async function completeHostedSignIn() {
     const params = new URLSearchParams(location.search);
     if (mode !== "hosted" || !(params.has("code") || params.has("error"))) return;
-    const saved = JSON.parse(sessionStorage.getItem(PKCE_KEY) || "null");
+    let saved = null;
+    try {
+      saved = JSON.parse(sessionStorage.getItem(PKCE_KEY) || "null");
+    } catch {
+      saved = null;
+    }
     sessionStorage.removeItem(PKCE_KEY);
-    history.replaceState(null, "", location.pathname + (saved?.returnTo || ""));
-    if (params.has("error")) throw new SignInError(params.get("error_description") || "Sign-in was cancelled.");
-    if (!saved || saved.state !== params.get("state")) throw new SignInError("Sign-in failed. Please try again.");
+    // The state first, before anything in the URL is believed: a link anyone can craft
+    // (/?error=x&error_description=any text) must not put its words on our page.
+    const ours = Boolean(saved?.state) && saved.state === params.get("state");
+    history.replaceState(null, "", location.pathname + (ours ? saved.returnTo || "" : ""));
+    if (!ours) throw new SignInError(SIGN_IN_FAILED);
+    // Even from our own flow, only the error's code is used, to pick one of our own sentences.
+    if (params.has("error")) throw new SignInError(HOSTED_ERRORS[params.get("error")] || SIGN_IN_FAILED);
     let response;
     try {
       response = await fetch(`${config.cognito.domain}/oauth2/token`, {

@@ -1,6 +1,8 @@
 // Small DOM and formatting helpers. User text only ever goes in through textContent and
 // attributes, never through innerHTML, so a title cannot inject markup.
 
+import { parseTags } from "./rules.js";
+
 export const $ = (selector, root = document) => root.querySelector(selector);
 
 export function clone(templateId) {
@@ -16,9 +18,10 @@ export function el(tag, { className, text, attrs } = {}, children = []) {
   return node;
 }
 
-const BYTE_UNITS = ["bytes", "KB", "MB", "GB"];
+const BYTE_UNITS = ["bytes", "KiB", "MiB", "GiB"];
 
-// Binary units, as the API's limits are set (25 MiB shows as "25 MB", not "26.2 MB").
+// Binary units, named as such: the API's limits are set in them (25 MiB is 26,214,400 bytes), and
+// "25 MB" would say 25,000,000.
 export function formatBytes(bytes) {
   let value = bytes;
   let unit = 0;
@@ -59,14 +62,20 @@ export function relativeTime(iso, now = Date.now()) {
 }
 
 // The one error banner (data-testid="error-banner"): role="alert" makes screen readers say it.
+// `source` names who showed the message, so that one part of the page can take back its own
+// message once it is out of date (clear("uploader")) without hiding anyone else's.
 export const banner = {
-  show(message, details = []) {
+  source: null,
+  show(message, details = [], source = null) {
+    this.source = source;
     $("#banner-text").textContent = message;
     $("#banner-list").replaceChildren(...details.map((detail) => el("li", { text: detail })));
     $("#banner-list").hidden = details.length === 0;
     $("#banner").hidden = false;
   },
-  clear() {
+  clear(source = null) {
+    if (source !== null && source !== this.source) return;
+    this.source = null;
     $("#banner").hidden = true;
     $("#banner-text").textContent = "";
     $("#banner-list").replaceChildren();
@@ -98,4 +107,29 @@ export function hueOf(text) {
 
 export function isTyping(target) {
   return target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+}
+
+// Under a tags field, what will be saved ("#pier #walk"), so that a space that splits a tag in
+// two is seen before saving rather than after. The same parseTags as the save and the filter.
+export function previewTags(input, output) {
+  const { tags, error } = parseTags(input.value);
+  output.textContent = error || !tags.length ? "" : `Saved as ${tags.map((tag) => `#${tag}`).join(" ")}`;
+}
+
+// An error tied to its field: shown under it, announced with it (aria-describedby), and the
+// field marked invalid until it is changed.
+export function setFieldError(input, output, message) {
+  const ids = (input.getAttribute("aria-describedby") || "").split(" ").filter((id) => id && id !== output.id);
+  if (message) {
+    output.textContent = message;
+    output.hidden = false;
+    input.setAttribute("aria-invalid", "true");
+    ids.push(output.id);
+  } else {
+    output.textContent = "";
+    output.hidden = true;
+    input.removeAttribute("aria-invalid");
+  }
+  if (ids.length) input.setAttribute("aria-describedby", ids.join(" "));
+  else input.removeAttribute("aria-describedby");
 }

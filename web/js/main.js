@@ -5,7 +5,7 @@ import { createAuth } from "./auth.js";
 import { $, banner, el, hueOf, toast } from "./dom.js";
 import { Gallery } from "./gallery.js";
 import { navigate, readView } from "./router.js";
-import { isValidTag, normalizeTag, USER_ID } from "./rules.js";
+import { parseTags, USER_ID } from "./rules.js";
 import { Uploader } from "./uploader.js";
 import { emptyNode, Viewer } from "./viewer.js";
 
@@ -27,8 +27,8 @@ async function main() {
   const auth = createAuth(config);
   const api = createApi(config, auth);
 
-  const showError = (error) => {
-    banner.show(error.message, error.details);
+  const showError = (error, source = null) => {
+    banner.show(error.message, error.details, source);
     // The API said the token is no good: sign out here too, so the page says what is true.
     if (error.status === 401 && auth.user()) auth.signOut({ expired: true });
   };
@@ -53,7 +53,8 @@ async function main() {
     onUploaded: (image) => {
       if (!gallery.add(image) && gallery.view) toast(`Uploaded “${image.title || "Untitled"}”; it is in your photos.`);
     },
-    onError: (error, cause) => showError(cause?.status === 401 ? cause : error),
+    onError: (error, cause) => showError(cause?.status === 401 ? cause : error, "uploader"),
+    onClearError: () => banner.clear("uploader"),
     onDone: (count) => toast(count === 1 ? "Your photo is uploaded." : `${count} photos uploaded.`),
   });
 
@@ -167,15 +168,23 @@ async function main() {
   $("#filters").addEventListener("submit", (event) => {
     event.preventDefault();
     const user = $("#filter-user").value.trim();
-    const tag = normalizeTag($("#filter-tag").value);
     if (user && !USER_ID.test(user)) {
       banner.show(`“${user}” is not a user name: letters, digits, '.', '_', '@' or '-'.`);
       return;
     }
-    if (tag && !isValidTag(tag)) {
-      banner.show(`“${tag}” is not a tag: letters, digits, '_' or '-', at most 40.`);
+    // The same rule as the upload and edit forms' tag fields (rules.js parseTags): spaces and
+    // commas separate tags. The listing filters by one tag, so two are refused, naming both.
+    const typed = $("#filter-tag").value;
+    const { tags, error } = parseTags(typed);
+    if (error) {
+      banner.show(error);
       return;
     }
+    if (tags.length > 1) {
+      banner.show(`“${typed.trim()}” is ${tags.length} tags (${tags.map((t) => `#${t}`).join(" ")}): show one tag at a time.`);
+      return;
+    }
+    const tag = tags[0] ?? "";
     banner.clear();
     navigate({ user, tag });
   });

@@ -52,3 +52,27 @@ export function parseTags(text) {
 export function isValidTag(tag) {
   return TAG.test(tag);
 }
+
+// A title or description as the API checks it (validation.py): trimmed, at most MAX_* characters
+// (code points, as Python counts them), no control characters, no bidirectional overrides (they
+// can make text display as something else); a description may keep its line breaks and tabs.
+const BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069";
+const FORBIDDEN_IN_TEXT = new RegExp(`[\\p{Cc}\\p{Cs}\\p{Zl}\\p{Zp}${BIDI_CONTROLS}]`, "u");
+const LINE_BREAKS = /[\n\t\u2028\u2029]/g;
+
+function textError(name, text, max, keep) {
+  const value = text.trim();
+  if ([...value].length > max) return `The ${name} must be at most ${max} characters.`;
+  if (FORBIDDEN_IN_TEXT.test(keep ? value.replace(keep, "") : value)) {
+    return `The ${name} must not contain control characters or direction overrides.`;
+  }
+  return null;
+}
+
+export function titleError(text) {
+  return textError("title", text, MAX_TITLE, null);
+}
+
+export function descriptionError(text) {
+  return textError("description", text, MAX_DESCRIPTION, LINE_BREAKS);
+}

@@ -3,8 +3,9 @@
 // (POST /images, the answer is the stored photo); bigger ones go straight to storage with a
 // pre-signed form (POST /images/uploads) and appear once the service has finalised them.
 
-import { $, clone, formatBytes } from "./dom.js";
-import { parseTags, sniffImageType } from "./rules.js";
+import { ApiError } from "./api.js";
+import { $, clone, formatBytes, previewTags } from "./dom.js";
+import { descriptionError, parseTags, sniffImageType, titleError } from "./rules.js";
 
 // The API takes photos of up to 4,500,000 bytes in a request body (Lambda's 6 MB payload, in
 // base64); below that with room to spare. A stack configured lower answers 413: then the
@@ -13,16 +14,36 @@ const INLINE_MAX_BYTES = 4_000_000;
 const INLINE_MAX_QUERY = 4000;
 const CONCURRENT_UPLOADS = 2;
 const FINALISE_TIMEOUT_MS = 60_000;
+// Answers about the photo's own bytes: sending the same file again can never succeed. Anything
+// else (the network, the service busy, an expired sign-in or upload link, a field to correct) may.
+const PHOTO_REFUSED_STATUSES = new Set([413, 415, 422]);
+const PHOTO_REFUSED_CODES = new Set([
+  "invalid_image",
+  "image_damaged",
+  "content_type_mismatch",
+  "invalid_base64",
+  "unsupported_media_type",
+  "payload_too_large",
+  "EntityTooLarge",
+]);
+
+export function canNeverSucceed(error) {
+  if (error.rejected) return true;
+  return PHOTO_REFUSED_STATUSES.has(error.status) || PHOTO_REFUSED_CODES.has(error.code);
+}
 // A batch that all went well leaves the list this long after it ends (failures stay, to retry).
 const CLEAR_AFTER_MS = 4000;
+let entryCount = 0;
 
 export class Uploader {
-  constructor({ api, auth, maxBytes, onUploaded, onError, onDone }) {
+  constructor({ api, auth, maxBytes, onUploaded, onError, onClearError, onDone }) {
     this.api = api;
     this.auth = auth;
     this.maxBytes = maxBytes;
     this.onUploaded = onUploaded;
     this.onError = onError;
+    // Forget the uploader's own message in the banner once it is out of date.
+    this.onClearError = onClearError ?? (() => {});
     this.onDone = onDone;
     this.entries = [];
     this.running = false;
@@ -93,6 +114,7 @@ export class Uploader {
     }
     if (problems.length === 1) this.onError(new Error(problems[0]));
     else if (problems.length) this.onError(Object.assign(new Error(`${problems.length} files were not added:`), { details: problems }));
+    else this.onClearError();
     this.refresh();
     const firstNew = this.entries.find((entry) => entry.state === "ready");
     if (!problems.length && firstNew) firstNew.node.querySelector(".q-title").focus();
@@ -103,10 +125,25 @@ export class Uploader {
     const entry = { file, contentType, node, state: "ready", controller: null };
     const preview = node.querySelector(".queue-preview img");
     entry.previewUrl = URL.createObjectURL(file);
+    // A file the browser cannot draw (damaged, or a format it lacks) keeps the plain tile.
+    preview.addEventListener("error", () => {
+      preview.hidden = true;
+    });
     preview.src = entry.previewUrl;
     node.querySelector(".queue-name").textContent = file.name;
     node.querySelector(".queue-size").textContent = formatBytes(file.size);
     node.querySelector(".q-title").value = file.name.replace(/\.[^.]+$/, "").slice(0, 200);
+    // Ids, so that the tags field can name its preview and its error (aria-describedby).
+    entryCount += 1;
+    const tagsInput = node.querySelector(".q-tags");
+    const tagsPreview = node.querySelector(".q-tags-preview");
+    tagsPreview.id = `q-tags-preview-${entryCount}`;
+    node.querySelector(".q-status").id = `q-status-${entryCount}`;
+    tagsInput.setAttribute("aria-describedby", tagsPreview.id);
+    tagsInput.addEventListener("input", () => previewTags(tagsInput, tagsPreview));
+    for (const field of node.querySelectorAll("input, textarea")) {
+      field.addEventListener("input", () => field.removeAttribute("aria-invalid"));
+    }
     const remove = node.querySelector(".queue-remove");
     remove.setAttribute("aria-label", `Remove ${file.name} from the upload`);
     remove.addEventListener("click", () => {
@@ -132,8 +169,14 @@ export class Uploader {
     this.refresh();
   }
 
+  // What the upload button would send: new photos and failures worth trying again (a photo the
+  // service refused for its bytes is "rejected" and stays out, with its reason, until removed).
+  waiting() {
+    return this.entries.filter((entry) => entry.state === "ready" || entry.state === "error");
+  }
+
   refresh() {
-    const waiting = this.entries.filter((entry) => entry.state === "ready" || entry.state === "error");
+    const waiting = this.waiting();
     $("#queue-actions").hidden = this.entries.length === 0;
     const submit = $("#upload-submit");
     submit.hidden = !this.running && waiting.length === 0;
@@ -143,9 +186,11 @@ export class Uploader {
       : `Upload ${waiting.length || ""} ${waiting.length === 1 ? "photo" : "photos"}`.replace("  ", " ");
     const done = this.entries.filter((entry) => entry.state === "done").length;
     const failed = this.entries.filter((entry) => entry.state === "error").length;
+    const rejected = this.entries.filter((entry) => entry.state === "rejected").length;
     const parts = [];
     if (done) parts.push(`${done} uploaded`);
     if (failed) parts.push(`${failed} failed`);
+    if (rejected) parts.push(`${rejected} refused`);
     $("#queue-summary").textContent = parts.join(", ");
     $("#queue-clear").textContent = waiting.length ? "Clear" : "Done";
     $("#queue-clear").disabled = this.running;
@@ -157,21 +202,38 @@ export class Uploader {
     entry.node.querySelector(".q-status").textContent = text;
     const bar = entry.node.querySelector(".q-progress");
     if (progress === null) bar.removeAttribute("value"); // indeterminate: storage is processing
-    else if (progress !== undefined) bar.value = Math.round(progress * 100);
-    const busy = state === "uploading" || state === "processing" || state === "done";
+    else if (progress !== undefined) {
+      bar.value = Math.round(progress * 100);
+      entry.progress = progress;
+    } else if (!bar.hasAttribute("value")) {
+      // A failure while processing: the bar stops moving and shows how far the photo got.
+      bar.value = Math.round((entry.progress ?? 0) * 100);
+    }
+    const busy = state === "uploading" || state === "processing" || state === "done" || state === "rejected";
     for (const field of entry.node.querySelectorAll("input, textarea")) field.disabled = busy;
     entry.node.querySelector(".queue-remove").hidden = state === "uploading" || state === "processing";
   }
 
   async start() {
-    const waiting = this.entries.filter((entry) => entry.state === "ready" || entry.state === "error");
+    const waiting = this.waiting();
+    this.onClearError(); // a new attempt: what the banner said about the last one is out of date
     // Every photo's fields first: one mistake stops nothing half-way.
     for (const entry of waiting) {
-      const { tags, error } = parseTags(entry.node.querySelector(".q-tags").value);
+      const parsed = parseTags(entry.node.querySelector(".q-tags").value);
+      const tags = parsed.tags;
+      const [field, error] = [
+        [".q-title", titleError(entry.node.querySelector(".q-title").value)],
+        [".q-description", descriptionError(entry.node.querySelector(".q-description").value)],
+        [".q-tags", parsed.error],
+      ].find(([, problem]) => problem) ?? [null, null];
       if (error) {
         this.setState(entry, "error", error);
         this.onError(new Error(`${entry.file.name}: ${error}`));
-        entry.node.querySelector(".q-tags").focus();
+        const input = entry.node.querySelector(field);
+        input.setAttribute("aria-invalid", "true");
+        const described = `${input.getAttribute("aria-describedby") ?? ""} ${entry.node.querySelector(".q-status").id}`;
+        input.setAttribute("aria-describedby", described.trim());
+        input.focus();
         return;
       }
       entry.meta = {
@@ -220,7 +282,7 @@ export class Uploader {
       this.onUploaded(image);
     } catch (error) {
       if (error.name === "AbortError") return;
-      this.setState(entry, "error", error.message);
+      this.setState(entry, canNeverSucceed(error) ? "rejected" : "error", error.message);
       this.onError(new Error(`${entry.file.name}: ${error.message}`), error);
     } finally {
       entry.controller = null;
@@ -232,26 +294,36 @@ export class Uploader {
     const started = await this.api.startUpload(entry.contentType, entry.meta);
     if (started.max_bytes && started.max_bytes !== this.maxBytes) this.maxBytes = started.max_bytes;
     if (entry.file.size > started.max_bytes) {
-      throw new Error(`The photo is ${formatBytes(entry.file.size)}; the limit is ${formatBytes(started.max_bytes)}.`);
+      const message = `The photo is ${formatBytes(entry.file.size)}; the limit is ${formatBytes(started.max_bytes)}.`;
+      throw Object.assign(new Error(message), { rejected: true });
     }
     await this.api.sendToStorage(started.upload, entry.file, { onProgress, signal });
     this.setState(entry, "processing", "Processing…", null);
-    return this.waitUntilListed(started.image_id, signal);
+    return this.waitUntilFinalised(started.image_id, signal);
   }
 
-  // The service finalises a direct upload a moment after storage has it (an S3 event). Wait for
-  // it in the uploader's own listing, which answers 200 all along (no 404s in the console).
-  async waitUntilListed(imageId, signal) {
+  // The service finalises a direct upload a moment after storage has it (an S3 event). Until
+  // then GET /images/{id} answers 404 (the browser's console notes each one); 200 is the stored
+  // photo; any other 4xx is the service's reason for refusing it (api/openapi.yaml), shown at
+  // once rather than after the timeout.
+  async waitUntilFinalised(imageId, signal) {
     const deadline = Date.now() + FINALISE_TIMEOUT_MS;
     let delay = 250;
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, delay));
       if (signal.aborted) throw new DOMException("cancelled", "AbortError");
-      const page = await this.api.list({ user: this.auth.user(), limit: 10, signal });
-      const image = page.items.find((item) => item.image_id === imageId);
-      if (image) return image;
+      try {
+        return await this.api.get(imageId, signal);
+      } catch (error) {
+        if (error.name === "AbortError") throw error;
+        if (error.status >= 400 && error.status < 500 && error.status !== 404 && error.status !== 429) {
+          if (error.status === 401 || error.status === 403) throw error;
+          throw Object.assign(error, { rejected: true });
+        }
+        // 404: not finalised yet; the network or a busy service: ask again.
+      }
       delay = Math.min(delay * 1.5, 2000);
     }
-    throw new Error("The photo was sent but the service did not accept it. Is it a complete, valid image?");
+    throw new ApiError(0, "finalise_timeout", "The photo was sent but the service has not stored it yet. It may still appear in your photos; if not, try again.");
   }
 }

@@ -3,10 +3,20 @@
 // place and deletes after a confirmation; nobody else is shown those controls (and the API
 // refuses them anyway).
 
-import { $, el, formatBytes, formatDate, isTyping } from "./dom.js";
+import { $, el, formatBytes, formatDate, isTyping, previewTags, setFieldError } from "./dom.js";
 import { tagChip } from "./gallery.js";
 import { viewHref } from "./router.js";
-import { parseTags } from "./rules.js";
+import { descriptionError, parseTags, titleError } from "./rules.js";
+
+const EDIT_FIELDS = ["title", "description", "tags"];
+
+// Which field of the edit form an API error is about: its code, and for the text fields the
+// field the message names ("title must be at most 200 characters").
+function fieldOf(error) {
+  if (error.code === "invalid_tag" || error.code === "too_many_tags") return "tags";
+  if (error.code === "invalid_field") return EDIT_FIELDS.find((field) => error.message.startsWith(field)) ?? null;
+  return null;
+}
 
 export class Viewer {
   constructor({ api, auth, gallery, onError, onDeleted }) {
@@ -28,6 +38,12 @@ export class Viewer {
       event.preventDefault();
       this.saveEdit();
     });
+    for (const field of EDIT_FIELDS) {
+      $(`#edit-${field}`).addEventListener("input", () => {
+        this.setEditError(field, null);
+        if (field === "tags") previewTags($("#edit-tags"), $("#edit-tags-preview"));
+      });
+    }
     $("#delete-button").addEventListener("click", () => this.askDelete(true));
     $("#confirm-cancel").addEventListener("click", () => this.askDelete(false));
     $("#confirm-delete").addEventListener("click", () => this.confirmDelete());
@@ -131,6 +147,8 @@ export class Viewer {
     img.alt = image.title || `Untitled photo by ${image.user_name || image.user_id}`;
     img.width = image.width;
     img.height = image.height;
+    // On a phone the stage takes the photo's shape (styles.css), so it needs no black bars.
+    $("#viewer-stage").style.setProperty("--ratio", `${image.width} / ${image.height}`);
     const placeholder = this.gallery.cachedThumbnail(image.image_id);
     img.classList.toggle("placeholder", Boolean(placeholder));
     if (placeholder) img.src = placeholder;
@@ -171,7 +189,8 @@ export class Viewer {
     $("#edit-title").value = image.title;
     $("#edit-description").value = image.description;
     $("#edit-tags").value = image.tags.join(", ");
-    $("#edit-error").hidden = true;
+    previewTags($("#edit-tags"), $("#edit-tags-preview"));
+    this.clearEditErrors();
     $("#viewer-details").hidden = true;
     $("#edit-form").hidden = false;
     $("#edit-title").focus();
@@ -184,13 +203,29 @@ export class Viewer {
     if (wasEditing && this.dialog.open) $("#edit-button").focus();
   }
 
+  setEditError(field, message) {
+    setFieldError($(`#edit-${field}`), $(`#edit-${field}-error`), message);
+  }
+
+  clearEditErrors() {
+    for (const field of EDIT_FIELDS) this.setEditError(field, null);
+    $("#edit-error").hidden = true;
+    $("#edit-error").textContent = "";
+  }
+
   async saveEdit() {
     const image = this.current();
+    this.clearEditErrors();
     const { tags, error } = parseTags($("#edit-tags").value);
-    if (error) {
-      $("#edit-error").textContent = error;
-      $("#edit-error").hidden = false;
-      $("#edit-tags").focus();
+    const problems = {
+      title: titleError($("#edit-title").value),
+      description: descriptionError($("#edit-description").value),
+      tags: error,
+    };
+    const wrong = EDIT_FIELDS.filter((field) => problems[field]);
+    for (const field of wrong) this.setEditError(field, problems[field]);
+    if (wrong.length) {
+      $(`#edit-${wrong[0]}`).focus();
       return;
     }
     const save = $("#edit-save");
@@ -205,9 +240,15 @@ export class Viewer {
       this.render();
       $("#edit-button").focus();
     } catch (failure) {
-      $("#edit-error").textContent = failure.message;
-      $("#edit-error").hidden = false;
-      this.onError(failure);
+      const field = fieldOf(failure);
+      if (field) {
+        this.setEditError(field, failure.message);
+        $(`#edit-${field}`).focus();
+      } else {
+        $("#edit-error").textContent = failure.message;
+        $("#edit-error").hidden = false;
+        this.onError(failure);
+      }
     } finally {
       save.disabled = false;
     }
