@@ -150,3 +150,10 @@ def test_only_the_list_function_reads_the_cursor_key_and_only_that_secret() -> N
         ]
     assert RESOURCES["CursorSigningSecret"]["Type"] == "AWS::SecretsManager::Secret"
     assert "resolve:secretsmanager" not in repr(TEMPLATE.body.get("Globals", {}))
+
+
+def test_every_function_is_traced_with_x_ray() -> None:
+    """Active tracing in Globals (SAM adds the X-Ray write permission to each role), none opting out."""
+    assert TEMPLATE.body["Globals"]["Function"]["Tracing"] == "Active"
+    assert all(function["Properties"].get("Tracing", "Active") == "Active" for function in FUNCTIONS.values())
+    assert RESOURCES["ImageApi"]["Properties"]["TracingEnabled"] is True  # the trace starts at the API

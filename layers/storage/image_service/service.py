@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from . import metrics
 from .aws import make_clients
 from .blob_store import BlobStore
 from .config import Settings
@@ -157,6 +158,7 @@ class ImageService:
             new = check_image(request, data, max_bytes)
         except (BadRequest, PayloadTooLarge) as rejected:
             logger.warning("direct upload rejected", extra={"image_id": image_id, "code": rejected.code})
+            metrics.rejected(rejected.code)
             self._blobs.delete(key)
             self._images.discard_pending(image_id)
             return None
