@@ -158,7 +158,7 @@ def run(*, page: int = PAGE) -> dict[str, Any]:
     png = harness.small_png()
     meter = harness.AwsMeter()
     with mock_aws(), harness.metered_logs(meter):
-        create_resources(template, *harness.admin_clients())
+        create_resources(template, *harness.admin_clients(), harness.admin_client("secretsmanager"))
         scenario = Scenario(template, meter)
 
         # Enough photos that every listing has a second page: alice has page + 5 photos tagged

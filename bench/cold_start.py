@@ -14,13 +14,18 @@ function's directory first, then the layer's ``python`` directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from localapi.aws_backend import AwsEmulation
+from localapi.template import FunctionSpec, Template
 
 from . import harness
 
@@ -125,11 +130,46 @@ def run(
     template = harness.load_template()
     layout, code_dirs, layer_dir = code_layout(build_dir)
     specs = [spec for spec in template.functions() if functions is None or spec.logical_id in functions]
+    with _secrets_for(template, specs) as endpoint:
+        return _measure(specs, code_dirs, layer_dir, endpoint, layout, repeats=repeats, warmup=warmup)
+
+
+@contextlib.contextmanager
+def _secrets_for(template: Template, specs: list[FunctionSpec]) -> Iterator[str | None]:
+    """An AWS emulation holding the template's secrets, if a measured function reads one at init.
+
+    The list function calls GetSecretValue while it initialises: that call is part of its cold
+    start and is measured. The emulation answers on this machine, a shorter round trip than
+    one to Secrets Manager in the function's region (see docs/performance.md).
+    """
+    if not any(name.endswith("_SECRET_ARN") for spec in specs for name in spec.environment):
+        yield None
+        return
+    emulation = AwsEmulation(template).start()
+    try:
+        yield emulation.endpoint_url
+    finally:
+        emulation.stop()
+
+
+def _measure(
+    specs: list[FunctionSpec],
+    code_dirs: dict[str, Path],
+    layer_dir: Path,
+    endpoint: str | None,
+    layout: str,
+    *,
+    repeats: int,
+    warmup: bool,
+) -> dict[str, Any]:
     base_env = child_environment({})
     handlers: dict[str, Variant] = {}
     for spec in specs:
         job = {"kind": "handler", "module": spec.handler.rsplit(".", 1)[0]}
-        handlers[spec.logical_id] = ([code_dirs[spec.logical_id], layer_dir], job, child_environment(spec.environment))
+        environment = dict(spec.environment)
+        if endpoint and any(name.endswith("_SECRET_ARN") for name in environment):
+            environment["AWS_ENDPOINT_URL"] = endpoint
+        handlers[spec.logical_id] = ([code_dirs[spec.logical_id], layer_dir], job, child_environment(environment))
     # Which Pillow modules each handler loads (this run also warms the file cache).
     pillow = {name: run_child(*variant)["pil_modules"] for name, variant in handlers.items()}
     everything = sorted({module for modules in pillow.values() for module in modules}) or ["PIL.Image"]

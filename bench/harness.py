@@ -324,12 +324,17 @@ def load_function(spec: FunctionSpec, meter: AwsMeter) -> LoadedFunction:
 
 def admin_clients() -> tuple[Any, Any]:
     """Unmetered DynamoDB and S3 clients (for creating tables and seeding data)."""
+    return admin_client("dynamodb"), admin_client("s3")
+
+
+def admin_client(service: str) -> Any:
+    """An unmetered client of ``service`` (e.g. Secrets Manager, to create the cursor key)."""
     session = boto3.Session(
         region_name=REGION,
         aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
-    return session.client("dynamodb"), session.client("s3")
+    return session.client(service)
 
 
 def route_table(template: Template) -> dict[tuple[str, str], FunctionSpec]:

@@ -129,7 +129,7 @@ def run(*, sizes: tuple[int, ...] = SIZES, page: int = PAGE) -> dict[str, Any]:
     meter = harness.AwsMeter()
     with mock_aws(), harness.metered_logs(meter):
         dynamodb, s3 = harness.admin_clients()
-        create_resources(template, dynamodb, s3)
+        create_resources(template, dynamodb, s3, harness.admin_client("secretsmanager"))
         started = time.perf_counter()
         collections, written = build(dynamodb, template, sizes, page)
         build_seconds = time.perf_counter() - started

@@ -143,9 +143,10 @@ def sam_environment(endpoint: str) -> dict[str, str]:
 def write_env_vars(template: Template, endpoint: str, directory: Path) -> Path:
     """An ``--env-vars`` file: every function's environment exactly as the local mode gives it.
 
-    It carries the emulation's table and bucket names and a fresh random ``CURSOR_SECRET`` (the
-    template's Secrets Manager reference cannot be resolved by ``sam local``). Made per run, in a
-    private temporary folder, never committed.
+    It carries the emulation's table and bucket names and the ARN of the cursor key, which the
+    list function reads from the emulation's Secrets Manager at cold start (the emulation
+    creates the secret with the template's ``secrets`` value). Made per run, in a private
+    temporary folder, never committed.
     """
     template.secrets = template.secrets or local_secrets(template, None)
     environments = function_environments(template, endpoint, {})

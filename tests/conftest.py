@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
+import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,10 +48,12 @@ def aws() -> Iterator[SimpleNamespace]:
 
     with mock_aws():
         dynamodb, s3 = make_clients(Settings.from_env())
-        create_resources(TEMPLATE, dynamodb, s3)
+        secretsmanager = boto3.client("secretsmanager", region_name=os.environ["AWS_DEFAULT_REGION"])
+        create_resources(TEMPLATE, dynamodb, s3, secretsmanager)
         yield SimpleNamespace(
             dynamodb=dynamodb,
             s3=s3,
+            secretsmanager=secretsmanager,
             bucket=os.environ["S3_BUCKET_NAME"],
             images_table=os.environ["IMAGES_TABLE_NAME"],
             tags_table=os.environ["IMAGE_TAGS_TABLE_NAME"],
@@ -148,9 +151,11 @@ def fail_call(
 def service(aws: SimpleNamespace) -> Any:
     """The layer's ``ImageService`` wired to the moto clients."""
     from image_service.config import Settings
+    from image_service.secret_store import with_cursor_secret
     from image_service.service import ImageService
 
-    return ImageService.from_settings(Settings.from_env(), clients=(aws.dynamodb, aws.s3))
+    settings = with_cursor_secret(Settings.from_env(), aws.secretsmanager)  # as the list function does
+    return ImageService.from_settings(settings, clients=(aws.dynamodb, aws.s3))
 
 
 def new_image(user_id: str = "alice", tags: tuple[str, ...] = (), title: str = "a photo") -> Any:

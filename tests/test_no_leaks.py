@@ -341,6 +341,11 @@ def test_the_local_modes_function_logs_are_json_with_request_ids_and_no_image(
     rest = "\n".join(line for line in output.splitlines() if not line.startswith("{"))
     assert "Traceback" not in rest
     assert base64.b64encode(image).decode()[:24] not in rest
+    # The metrics the functions would publish (EMF), shown readably: no user data in them either
+    shown = [line for line in output.splitlines() if line.startswith("metric ImageService: ")]
+    assert any("Uploads=1 Count" in line and "Path=json" in line for line in shown), shown
+    assert any("Rejections=1 Count" in line and "Code=invalid_next_token" in line for line in shown), shown
+    assert not any(text in line for line in shown for text in ("leaky", image_id, SECRET_TITLE, "private"))
 
     # Every request the functions handled has its access line, under the id the client saw
     logged = {e["request_id"]: e["status"] for e in entries if e["message"] == "request"}

@@ -127,3 +127,33 @@ def test_every_skipped_security_check_says_why() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert "checkov" in makefile and "--skip-check" not in makefile and "--soft-fail" not in makefile
     assert not (ROOT / ".checkov.yaml").exists() and not (ROOT / ".checkov.yml").exists()
+
+
+def _statements(function: str) -> list[dict[str, Any]]:
+    return [s for policy in FUNCTIONS[function]["Properties"].get("Policies", []) for s in policy["Statement"]]
+
+
+def test_only_the_list_function_reads_the_cursor_key_and_only_that_secret() -> None:
+    """The key is read at cold start (GetSecretValue), never resolved into an environment."""
+    for name, function in FUNCTIONS.items():
+        secret_statements = [
+            s for s in _statements(name) if any(a.startswith("secretsmanager:") for a in as_list(s["Action"]))
+        ]
+        environment = function["Properties"].get("Environment", {}).get("Variables", {})
+        assert "resolve:secretsmanager" not in repr(environment), name
+        if name != "ListFunction":
+            assert not secret_statements, name
+            continue
+        assert environment["CURSOR_SECRET_ARN"] == {"Ref": "CursorSigningSecret"}
+        assert secret_statements == [
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": {"Ref": "CursorSigningSecret"}}
+        ]
+    assert RESOURCES["CursorSigningSecret"]["Type"] == "AWS::SecretsManager::Secret"
+    assert "resolve:secretsmanager" not in repr(TEMPLATE.body.get("Globals", {}))
+
+
+def test_every_function_is_traced_with_x_ray() -> None:
+    """Active tracing in Globals (SAM adds the X-Ray write permission to each role), none opting out."""
+    assert TEMPLATE.body["Globals"]["Function"]["Tracing"] == "Active"
+    assert all(function["Properties"].get("Tracing", "Active") == "Active" for function in FUNCTIONS.values())
+    assert RESOURCES["ImageApi"]["Properties"]["TracingEnabled"] is True  # the trace starts at the API

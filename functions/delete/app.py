@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from image_service import metrics
 from image_service.config import Settings
 from image_service.http import LambdaResponse, api_handler, no_content
 from image_service.identity import writer_id
@@ -18,4 +19,5 @@ SERVICE = ImageService.from_settings(SETTINGS)  # created once per container, re
 def lambda_handler(event: dict[str, Any], context: Any) -> LambdaResponse:
     caller = writer_id(event, SETTINGS.auth_mode)
     SERVICE.delete(parse_image_id(event.get("pathParameters")), caller=caller)
+    metrics.deleted()
     return no_content()

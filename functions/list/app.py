@@ -6,10 +6,12 @@ from typing import Any
 
 from image_service.config import Settings
 from image_service.http import LambdaResponse, api_handler, json_response, query_parameters
+from image_service.secret_store import with_cursor_secret
 from image_service.service import ImageService
 from image_service.validation import parse_list_query
 
-SETTINGS = Settings.from_env()
+# GetSecretValue once per container, during init: without its key the function does not start.
+SETTINGS = with_cursor_secret(Settings.from_env())
 SERVICE = ImageService.from_settings(SETTINGS)  # created once per container, reused while warm
 
 

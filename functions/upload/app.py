@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import image_service.imaging  # noqa: F401 - load Pillow during init, not on the first request
-from image_service import log
+from image_service import log, metrics
 from image_service.config import Settings
 from image_service.http import (
     LambdaResponse,
@@ -30,7 +30,8 @@ SERVICE = ImageService.from_settings(SETTINGS)  # created once per container, re
 
 def create(event: dict[str, Any]) -> LambdaResponse:
     content_type = header(event, "Content-Type") or ""
-    if content_type.lower().startswith("image/"):
+    raw = content_type.lower().startswith("image/")
+    if raw:
         new_image = parse_raw_upload(
             request_bytes(event), content_type, query_parameters(event), max_image_bytes=SETTINGS.max_image_bytes
         )
@@ -38,6 +39,7 @@ def create(event: dict[str, Any]) -> LambdaResponse:
         new_image = parse_upload(request_body(event), max_image_bytes=SETTINGS.max_image_bytes)
     owner = uploader(event, SETTINGS.auth_mode, new_image.user_id)
     image = SERVICE.upload(replace(new_image, user_id=owner.user_id, user_name=owner.user_name))
+    metrics.image_stored("raw" if raw else "json", image.size_bytes)
     return json_response(201, image.to_public_dict())
 
 
@@ -76,6 +78,7 @@ def finalise_uploads(event: dict[str, Any], context: Any) -> dict[str, Any]:
             image = SERVICE.finalise_upload(unquote_plus(record["s3"]["object"]["key"]))
             if image is not None:
                 finalised.append(image.image_id)
+                metrics.image_stored("direct", image.size_bytes, arrived_at=record.get("eventTime"))
     return {"finalised": finalised}
 
 

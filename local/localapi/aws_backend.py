@@ -63,7 +63,7 @@ class AwsEmulation:
                     self.stop()
                     raise RuntimeError(f"the AWS emulation did not start on {self.endpoint_url}") from None
                 time.sleep(0.05)
-        create_resources(self.template, *self.clients())
+        create_resources(self.template, *self.clients(), self.client("secretsmanager"))
         return self
 
     def stop(self) -> None:
@@ -77,15 +77,18 @@ class AwsEmulation:
             self._process = None
 
     def clients(self) -> tuple[Any, Any]:
-        config = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1})
-        options = {
-            "region_name": REGION,
-            "endpoint_url": self.endpoint_url,
-            "aws_access_key_id": LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            "aws_secret_access_key": LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            "config": config,
-        }
-        return boto3.client("dynamodb", **options), boto3.client("s3", **options)
+        return self.client("dynamodb"), self.client("s3")
+
+    def client(self, service: str) -> Any:
+        """An admin client of the emulation (not one the functions use)."""
+        return boto3.client(
+            service,
+            region_name=REGION,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        )
 
     # -- persistence ------------------------------------------------------------------------
 

@@ -1,14 +1,16 @@
-"""Create the template's tables and bucket in an AWS emulation (moto), from the template itself."""
+"""Create the template's tables, bucket and secrets in an AWS emulation (moto), from the template itself."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from .template import Template
 
 
-def create_resources(template: Template, dynamodb: Any, s3: Any) -> None:
-    """Create every table and bucket the template defines (idempotent)."""
+def create_resources(template: Template, dynamodb: Any, s3: Any, secretsmanager: Any) -> None:
+    """Create every table, bucket and secret the template defines (idempotent)."""
+    create_secrets(template, secretsmanager)
     existing = set(dynamodb.list_tables().get("TableNames", []))
     for definition in template.table_definitions():
         if definition["TableName"] not in existing:
@@ -27,3 +29,20 @@ def create_resources(template: Template, dynamodb: Any, s3: Any) -> None:
                 "RestrictPublicBuckets": True,
             },
         )
+
+
+def create_secrets(template: Template, secretsmanager: Any) -> None:
+    """Create the template's Secrets Manager secrets, as CloudFormation would (idempotent).
+
+    The values are the template's ``secrets`` (random per emulation, or kept in STATE_DIR by
+    ``aws_backend.local_secrets``); a secret with no value yet gets a random one, recorded there
+    so that callers who must know it (tests forging tokens) can read it back.
+    """
+    existing = {entry["Name"] for entry in secretsmanager.list_secrets().get("SecretList", [])}
+    for logical_id in template.secret_ids():
+        value = template.secrets.setdefault(logical_id, secrets.token_urlsafe(36))
+        name = template.secret_name(logical_id)
+        if name in existing:
+            secretsmanager.put_secret_value(SecretId=name, SecretString=value)
+        else:
+            secretsmanager.create_secret(Name=name, SecretString=value)

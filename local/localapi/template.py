@@ -296,3 +296,7 @@ class Template:
 
     def secret_ids(self) -> list[str]:
         return self._of_type("AWS::SecretsManager::Secret")
+
+    def secret_name(self, logical_id: str) -> str:
+        """The name a secret gets in the emulation: the last part of its (local) ARN."""
+        return self.physical_name(logical_id).split(":secret:", 1)[1]

@@ -16,6 +16,8 @@ import time
 import traceback
 from typing import Any
 
+from localapi.emf import MetricsPrinter
+
 
 class LambdaContext:
     def __init__(self, request_id: str, deadline_ms: float) -> None:
@@ -35,6 +37,7 @@ class LambdaContext:
 def main() -> int:
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the handler's stdout joins stderr
+    sys.stdout = MetricsPrinter(sys.stdout)  # EMF lines shown as the metrics they would publish
     module_name, function_name = sys.argv[1].rsplit(".", 1)
 
     started = time.perf_counter()

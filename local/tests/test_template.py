@@ -61,7 +61,10 @@ def test_environment_merges_globals_resolves_refs_and_drops_no_value() -> None:
     assert upload["IMAGE_TAGS_TABLE_NAME"] == "image-service-image_tags"
     assert upload["MAX_IMAGE_BYTES"] == "4500000"
     assert "AWS_ENDPOINT_URL" not in upload  # !If with an empty EndpointUrl -> AWS::NoValue
-    assert functions["ListFunction"].environment["CURSOR_SECRET"] == "s" * 32  # dynamic reference resolved
+    # The secret's ARN, never its value: the function reads the value at cold start.
+    arn = functions["ListFunction"].environment["CURSOR_SECRET_ARN"]
+    assert arn == "arn:aws:secretsmanager:us-east-1:123456789012:secret:image-service-CursorSigningSecret"
+    assert "s" * 32 not in repr([spec.environment for spec in functions.values()])
     assert all(spec.layer_dirs == (ROOT / "layers" / "storage",) for spec in functions.values())
 
 

@@ -29,7 +29,9 @@ class Settings:
     endpoint_url: str | None
     max_image_bytes: int
     download_url_ttl_seconds: int
-    cursor_secret: bytes
+    # The list function's key for next_token, read from Secrets Manager at cold start
+    # (secret_store.with_cursor_secret), never from the environment.
+    cursor_secret: bytes = b""
     # "cognito": writes need an authenticated caller; "none": the open demo mode.
     auth_mode: str = "cognito"
     max_direct_upload_bytes: int = DEFAULT_MAX_DIRECT_UPLOAD_BYTES
@@ -37,6 +39,8 @@ class Settings:
     # A direct upload that never arrives is forgotten after this long (DynamoDB TTL).
     pending_upload_ttl_seconds: int = 86_400
     thumbnail_max_side: int = 320
+    # The ARN of that secret (only the list function has it).
+    cursor_secret_id: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -55,8 +59,6 @@ class Settings:
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             max_image_bytes=max_bytes,
             download_url_ttl_seconds=ttl,
-            # Only the list function signs cursors; the others never read this.
-            cursor_secret=env.get("CURSOR_SECRET", "").encode(),
             auth_mode=_auth_mode(env.get("AUTH_MODE", "cognito")),
             max_direct_upload_bytes=_bounded(
                 env, "MAX_DIRECT_UPLOAD_BYTES", DEFAULT_MAX_DIRECT_UPLOAD_BYTES, 1, MAX_DIRECT_UPLOAD_BYTES
@@ -64,6 +66,8 @@ class Settings:
             upload_url_ttl_seconds=_bounded(env, "UPLOAD_URL_TTL_SECONDS", 900, 1, 3600),
             pending_upload_ttl_seconds=_bounded(env, "PENDING_UPLOAD_TTL_SECONDS", 86_400, 60, 7 * 86_400),
             thumbnail_max_side=_bounded(env, "THUMBNAIL_MAX_SIDE", 320, 16, 2048),
+            # Only the list function signs cursors; the others have no such variable.
+            cursor_secret_id=env.get("CURSOR_SECRET_ARN", ""),
         )
 
 

@@ -1,11 +1,23 @@
-"""Pagination cursors (``next_token``): opaque, tamper-proof, and bound to one listing.
+"""Pagination cursors (``next_token``): signed, bound to one listing, tied to the key that signed them.
 
-A token carries the key of the last item of a page and the listing it came from (its scope,
-e.g. ``user=alice&tag=cats``). It is encrypted and authenticated with keys derived from a secret
-in configuration (encrypt-then-MAC: an HMAC-SHA256 keystream, then an HMAC-SHA256 tag), so a
-client can neither read where a page ends nor edit a token to start anywhere else or replay it
-against another user's or tag's listing. Only the standard library is used: no extra package in
-the layer.
+A token is three base64url parts joined by dots, ``<key id>.<payload>.<signature>``:
+
+- ``payload`` is compact JSON ``{"p": position, "s": scope}``: the key of the last item of the page
+  and the listing it came from (e.g. ``user=alice&tag=cats``). It is encoded, not encrypted: the
+  position is the last item of a page the client already has, and the scope is the query the
+  client sent, so there is nothing to hide. What matters is integrity, and clients are told to
+  treat the token as opaque (api/openapi.yaml).
+- ``signature`` is HMAC-SHA256 (the standard library's ``hmac``, untruncated) over
+  ``<key id>.<payload>`` with the secret from Secrets Manager, checked with
+  ``hmac.compare_digest`` (constant time). No home-made cryptography.
+- ``key id`` is the first bytes of a SHA-256 of the key. It tells a token signed with another key
+  (from before the local mode restarted with a new secret, or before the secret was rotated) from
+  a token that was altered: an unknown key id means the token *expired* (list again without it);
+  a known key id with a wrong signature means it was *altered*. An attacker who edits the key id
+  only turns their token into an expired one: both are refused.
+
+Decoding checks, in order: the shape (three base64url parts; a token of the earlier one-part
+format fails here, with a clean 400), the key id, the signature, the listing, the position.
 """
 
 from __future__ import annotations
@@ -15,13 +27,14 @@ import binascii
 import hashlib
 import hmac
 import json
-import os
+import re
 
-from .errors import InvalidCursor
+from .errors import ExpiredCursor, InvalidCursor
 
-_NONCE_BYTES = 12
-_TAG_BYTES = 16  # 128 bits: forging a token is as hard as guessing a random key of that size
 MIN_SECRET_BYTES = 16
+KEY_ID_BYTES = 6  # 48 bits: enough to tell a handful of keys apart; it says nothing about the key
+_SIGNATURE_BYTES = hashlib.sha256().digest_size
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _b64encode(raw: bytes) -> str:
@@ -29,49 +42,52 @@ def _b64encode(raw: bytes) -> str:
 
 
 def _b64decode(text: str) -> bytes:
+    if not _BASE64URL.fullmatch(text):
+        raise ValueError("not base64url")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def key_id(secret: bytes) -> str:
+    """The public name of a key: a prefix of its SHA-256 (domain-separated), base64url."""
+    return _b64encode(hashlib.sha256(b"image-service next_token key id\x00" + secret).digest()[:KEY_ID_BYTES])
 
 
 class CursorCodec:
     def __init__(self, secret: bytes) -> None:
         if len(secret) < MIN_SECRET_BYTES:
             raise ValueError(f"the cursor secret must be at least {MIN_SECRET_BYTES} bytes")
-        # Separate keys for secrecy and for integrity, both derived from the one secret.
-        self._encryption_key = hmac.new(secret, b"next_token encryption", hashlib.sha256).digest()
-        self._mac_key = hmac.new(secret, b"next_token authentication", hashlib.sha256).digest()
+        self._secret = secret
+        self.key_id = key_id(secret)
 
-    def _keystream(self, nonce: bytes, length: int) -> bytes:
-        blocks = (length + 31) // 32
-        stream = b"".join(
-            hmac.new(self._encryption_key, nonce + counter.to_bytes(4, "big"), hashlib.sha256).digest()
-            for counter in range(blocks)
-        )
-        return stream[:length]
-
-    def _tag(self, nonce: bytes, ciphertext: bytes) -> bytes:
-        return hmac.new(self._mac_key, nonce + ciphertext, hashlib.sha256).digest()[:_TAG_BYTES]
+    def _signature(self, signed_part: str) -> bytes:
+        return hmac.new(self._secret, signed_part.encode("ascii"), hashlib.sha256).digest()
 
     def encode(self, scope: str, position: dict[str, str]) -> str:
         payload = json.dumps({"s": scope, "p": position}, separators=(",", ":"), sort_keys=True).encode()
-        nonce = os.urandom(_NONCE_BYTES)
-        ciphertext = bytes(a ^ b for a, b in zip(payload, self._keystream(nonce, len(payload)), strict=True))
-        return _b64encode(nonce + ciphertext + self._tag(nonce, ciphertext))
+        signed_part = f"{self.key_id}.{_b64encode(payload)}"
+        return f"{signed_part}.{_b64encode(self._signature(signed_part))}"
 
     def decode(self, token: str, scope: str) -> dict[str, str]:
-        """Return the position stored in ``token``, or raise ``InvalidCursor``."""
+        """Return the position stored in ``token``, or raise ``InvalidCursor``/``ExpiredCursor``."""
+        parts = token.split(".")
+        if len(parts) != 3:  # key id, payload, signature
+            raise InvalidCursor("next_token is malformed")
+        token_key_id, encoded_payload, _ = parts
         try:
-            raw = _b64decode(token)
+            key_bytes, payload, signature = (_b64decode(part) for part in parts)
         except (ValueError, binascii.Error) as exc:
             raise InvalidCursor("next_token is malformed") from exc
-        if len(raw) <= _NONCE_BYTES + _TAG_BYTES:
+        if len(key_bytes) != KEY_ID_BYTES or len(signature) != _SIGNATURE_BYTES or not payload:
             raise InvalidCursor("next_token is malformed")
-        nonce, ciphertext, tag = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:-_TAG_BYTES], raw[-_TAG_BYTES:]
-        if not hmac.compare_digest(tag, self._tag(nonce, ciphertext)):
-            raise InvalidCursor("next_token is malformed or was altered")
-        payload = bytes(a ^ b for a, b in zip(ciphertext, self._keystream(nonce, len(ciphertext)), strict=True))
+        if not hmac.compare_digest(token_key_id, self.key_id):
+            # Well formed, but signed with a key this service no longer has: a restart of the
+            # local mode (new random secret) or a rotated secret.
+            raise ExpiredCursor("next_token has expired: list again without next_token")
+        if not hmac.compare_digest(signature, self._signature(f"{token_key_id}.{encoded_payload}")):
+            raise InvalidCursor("next_token was altered")
         try:
             body = json.loads(payload)
-        except ValueError as exc:  # only possible with a valid tag if the secret is shared wrongly
+        except ValueError as exc:  # only possible with a valid signature if the key is misused elsewhere
             raise InvalidCursor("next_token is malformed") from exc
         if not isinstance(body, dict) or body.get("s") != scope:
             raise InvalidCursor("next_token belongs to a different listing")

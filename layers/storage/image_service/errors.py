@@ -29,6 +29,12 @@ class InvalidCursor(BadRequest):
     code = "invalid_next_token"
 
 
+class ExpiredCursor(InvalidCursor):
+    """A well-formed ``next_token`` signed with a key the service no longer has: list again."""
+
+    code = "expired_next_token"
+
+
 class Unauthorized(ServiceError):
     status = 401
     code = "unauthorized"

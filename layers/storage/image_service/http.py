@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import log
+from . import log, metrics
 from .errors import BadRequest, ServiceError
 from .validation import single_query_values
 
@@ -100,6 +100,8 @@ def api_handler(func: Handler) -> Handler:
             except ServiceError as exc:
                 level = 40 if exc.status >= 500 else 20
                 logger.log(level, "request failed", extra={"code": exc.code}, exc_info=exc.status >= 500)
+                if exc.status < 500:  # the one place every 4xx passes: count it by code
+                    metrics.rejected(exc.code)
                 response = error_response(exc.status, exc.code, exc.message)
             except Exception:
                 logger.exception("unhandled error")

@@ -26,6 +26,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from . import metrics
 from .aws import make_clients
 from .blob_store import BlobStore, ObjectMissing
 from .config import Settings
@@ -169,6 +170,7 @@ class ImageService:
             return None  # another delivery already finished (or rejected) this upload
         except (BadRequest, PayloadTooLarge) as rejected:
             logger.warning("direct upload rejected", extra={"image_id": image_id, "code": rejected.code})
+            metrics.rejected(rejected.code)
             self._blobs.delete(key)
             self._images.discard_pending(image_id)
             return None

@@ -1,0 +1,75 @@
+"""The list function reads its cursor key from Secrets Manager once, at cold start, or not at all."""
+
+from __future__ import annotations
+
+import importlib.util
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+
+from image_service.config import Settings
+from image_service.secret_store import SecretUnavailable, with_cursor_secret
+from tests.conftest import FUNCTIONS, TEST_CURSOR_SECRET, FakeContext
+
+
+def _fresh_list_function(name: str) -> ModuleType:
+    """Import the list handler as a new container would (not the tests' cached module)."""
+    path = FUNCTIONS["ListFunction"].code_dir / "app.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _count_calls(operation: str) -> dict[str, int]:
+    """Count ``operation`` on every client the default boto3 session creates from now on."""
+    calls = {"n": 0}
+    boto3.setup_default_session()
+
+    def seen(**_: Any) -> None:
+        calls["n"] += 1
+
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register(f"before-call.secrets-manager.{operation}", seen)
+    return calls
+
+
+def test_the_key_comes_from_secrets_manager(aws: SimpleNamespace) -> None:
+    settings = Settings.from_env()
+    assert settings.cursor_secret == b""  # nothing from the environment
+    assert with_cursor_secret(settings, aws.secretsmanager).cursor_secret == TEST_CURSOR_SECRET.encode()
+
+
+def test_the_list_function_reads_the_secret_once_per_container(aws: SimpleNamespace) -> None:
+    calls = _count_calls("GetSecretValue")
+    module = _fresh_list_function("list_function_secret_once")
+    assert calls["n"] == 1  # during init, before any request
+    assert module.SETTINGS.cursor_secret == TEST_CURSOR_SECRET.encode()
+    event = {"httpMethod": "GET", "resource": "/images", "queryStringParameters": {"user_id": "alice"}}
+    for _ in range(3):
+        assert module.lambda_handler(event, FakeContext())["statusCode"] == 200
+    assert calls["n"] == 1
+
+
+def test_a_missing_secret_fails_the_cold_start(aws: SimpleNamespace) -> None:
+    aws.secretsmanager.delete_secret(
+        SecretId=FUNCTIONS["ListFunction"].environment["CURSOR_SECRET_ARN"], ForceDeleteWithoutRecovery=True
+    )
+    with pytest.raises(SecretUnavailable, match="ResourceNotFound"):
+        _fresh_list_function("list_function_no_secret")
+
+
+def test_no_secret_arn_fails_the_cold_start(aws: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CURSOR_SECRET_ARN")
+    with pytest.raises(SecretUnavailable, match="CURSOR_SECRET_ARN"):
+        _fresh_list_function("list_function_no_arn")
+
+
+def test_an_empty_or_short_secret_fails_the_cold_start(aws: SimpleNamespace) -> None:
+    arn = FUNCTIONS["ListFunction"].environment["CURSOR_SECRET_ARN"]
+    aws.secretsmanager.put_secret_value(SecretId=arn, SecretString="short")
+    with pytest.raises(ValueError, match="at least"):
+        _fresh_list_function("list_function_short_secret")
