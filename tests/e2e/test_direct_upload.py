@@ -145,7 +145,8 @@ def test_thumbnail_has_the_configured_size_and_is_upright(api: Api, user: str) -
         params={"user_id": user},
     )
     image = response.json()
-    assert (image["width"], image["height"]) == (1200, 800)
+    # Stored 1200x800, orientation 6 (a quarter turn): displayed, and reported, 800x1200.
+    assert (image["width"], image["height"]) == (800, 1200)
     thumbnail = api.request("GET", f"/images/{image['image_id']}/download", params={"variant": "thumbnail"}).json()
     assert thumbnail["variant"] == "thumbnail"
     with Image.open(io.BytesIO(requests.get(thumbnail["url"], timeout=10).content)) as opened:
