@@ -5,7 +5,8 @@ Ordering rules that keep storage consistent when a step fails:
   metadata + tags in one transaction; if the transaction fails the objects are deleted again, so
   a failed upload leaves nothing behind.
 - direct upload: a pending row (invisible: not indexed, expires by TTL) and a pre-signed POST;
-  the S3 event finalises it like an upload, or removes a file that fails validation.
+  the S3 event finalises it like an upload, or removes a file that fails validation and keeps
+  only the reason (invisible, expires by TTL) for ``get`` to answer.
 - edit: metadata and the changed tag rows in one transaction, conditional on the version read
   and on the owner, so concurrent edits never leave stale or missing tag rows.
 - delete: metadata + tags first (conditional, so two concurrent deletes cannot both succeed),
@@ -27,7 +28,7 @@ from .aws import make_clients
 from .blob_store import BlobStore
 from .config import Settings
 from .cursors import CursorCodec
-from .errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
+from .errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, UploadRejected
 from .ids import is_image_id, new_image_id, timestamp_ms
 from .images_repository import ImagesRepository
 from .models import Image, ImageEdit, ImagePage, ListQuery, NewImage, UploadRequest
@@ -158,7 +159,9 @@ class ImageService:
         except (BadRequest, PayloadTooLarge) as rejected:
             logger.warning("direct upload rejected", extra={"image_id": image_id, "code": rejected.code})
             self._blobs.delete(key)
-            self._images.discard_pending(image_id)
+            # Keep the reason for a while (GET /images/{id} answers it) instead of only forgetting.
+            expires_at = self._clock_ms() // 1000 + self._settings.pending_upload_ttl_seconds
+            self._images.reject_pending(image_id, rejected.code, rejected.message, expires_at)
             return None
         image = self._store_objects(image_id, new, digest_of_data=streamed_digest)
         try:
@@ -272,13 +275,21 @@ class ImageService:
     # -- reads ----------------------------------------------------------------------------
 
     def get(self, image_id: str) -> Image:
+        """The image; for a direct upload the service refused, ``UploadRejected`` with its reason."""
         found = self._images.get(image_id)
         if found is None:
+            rejection = self._images.get_rejection(image_id, now=self._clock_ms() // 1000)
+            if rejection is not None:
+                code, message = rejection
+                raise UploadRejected(f"the upload was rejected: {message}", code=code)
             raise NotFound("image not found")
         return found[0]
 
     def download_url(self, image_id: str, variant: str = "original") -> dict[str, Any]:
-        image = self.get(image_id)
+        found = self._images.get(image_id)
+        if found is None:
+            raise NotFound("image not found")
+        image = found[0]
         if variant not in image.variants:
             raise NotFound(f"this image has no {variant}")
         key = image.object_key if variant == "original" else thumbnail_key_for(image_id)
