@@ -76,8 +76,9 @@ invoke: $(VENV)/.ready
 events: $(VENV)/.ready
 	$(PY) scripts/make_events.py
 
+# `make deploy GUIDED=1` the first time (sam deploy --guided); DEPLOY_ARGS passes any other option.
 deploy: build
-	$(SAM) deploy
+	$(SAM) deploy $(if $(GUIDED),--guided) $(DEPLOY_ARGS)
 	$(MAKE) --no-print-directory publish-web  # web/ to the stack's CloudFront, API URL filled in
 
 deploy-local: $(TOOLS)/.ready

@@ -1,14 +1,25 @@
 #!/usr/bin/env python3
-"""Write a small valid PNG (a colour gradient) to a file, using only the standard library.
+"""Write the sample photos the README's walk-through uses.
 
-Usage: python3 scripts/sample_image.py [OUT.png] [WIDTH] [HEIGHT]
+Usage:
+  python3 scripts/sample_image.py                      photo.png, photo.jpg and big.jpg here
+  python3 scripts/sample_image.py OUT [WIDTH] [HEIGHT]  one picture; its format from OUT's suffix
+
+photo.png is a small gradient (standard library only). photo.jpg (a 1600x1200 photo, ~0.9 MB)
+and big.jpg (4000x3000, ~5.5 MB: over POST /images's 4,500,000 bytes, so it goes through
+upload_direct) look like photos: a sky, a sun, hills and sensor grain, which JPEG cannot squeeze
+to nothing as it would a flat colour. The JPEGs need Pillow, which `.venv` has (`make serve`
+creates it): run this with `.venv/bin/python` if `python3` lacks it.
 """
 
 from __future__ import annotations
 
+import io
+import math
 import struct
 import sys
 import zlib
+from pathlib import Path
 
 
 def png_bytes(width: int = 64, height: int = 48) -> bytes:
@@ -24,13 +35,55 @@ def png_bytes(width: int = 64, height: int = 48) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
+def photo_jpeg(width: int, height: int, grain: float = 14.0, quality: int = 92) -> bytes:
+    """A landscape-like JPEG: sky gradient, sun, two ranges of hills, and grain like a sensor's."""
+    try:  # here, not at the top: the PNG (and scripts/make_events.py) need no Pillow
+        from PIL import Image, ImageChops, ImageDraw, ImageFilter  # noqa: PLC0415
+    except ImportError:
+        sys.exit("writing JPEGs needs Pillow: run .venv/bin/python scripts/sample_image.py (make serve makes .venv)")
+
+    # The sky: a vertical gradient drawn on a 1-pixel-wide strip, stretched.
+    strip = Image.new("RGB", (1, height))
+    for y in range(height):
+        t = y / max(height - 1, 1)
+        strip.putpixel((0, y), (int(40 + 190 * t), int(90 + 120 * t), int(200 - 40 * t)))
+    picture = strip.resize((width, height))
+    draw = ImageDraw.Draw(picture)
+    sun = min(width, height) // 10
+    draw.ellipse((width * 0.68, height * 0.18, width * 0.68 + sun, height * 0.18 + sun), fill=(255, 226, 150))
+    for base, amplitude, period, colour in ((0.62, 0.07, 0.9, (70, 110, 80)), (0.75, 0.05, 0.45, (40, 80, 45))):
+        ridge = [
+            (x, height * (base + amplitude * math.sin(x / width * 2 * math.pi / period + base * 9)))
+            for x in range(0, width + 8, 8)
+        ]
+        draw.polygon([(0, height), *ridge, (width, height)], fill=colour)
+    picture = picture.filter(ImageFilter.GaussianBlur(2))
+    # Grain: independent noise per channel, centred on 128, added around the picture's values.
+    noise = Image.merge("RGB", [Image.effect_noise((width, height), grain) for _ in range(3)])
+    picture = ImageChops.add(picture, noise, scale=1.0, offset=-128)
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def write(path: Path, width: int | None = None, height: int | None = None) -> None:
+    if path.suffix.lower() == ".png":
+        data = png_bytes(width or 64, height or 48)
+    elif path.suffix.lower() in (".jpg", ".jpeg"):
+        data = photo_jpeg(width or 1600, height or 1200)
+    else:
+        sys.exit(f"{path}: give a name ending in .png or .jpg")
+    path.write_bytes(data)
+    print(f"{path} ({len(data)} bytes)")
+
+
 def main(argv: list[str]) -> int:
-    out = argv[1] if len(argv) > 1 else "sample.png"
-    width = int(argv[2]) if len(argv) > 2 else 64
-    height = int(argv[3]) if len(argv) > 3 else 48
-    with open(out, "wb") as handle:
-        handle.write(png_bytes(width, height))
-    print(out)
+    if len(argv) > 1:
+        write(Path(argv[1]), int(argv[2]) if len(argv) > 2 else None, int(argv[3]) if len(argv) > 3 else None)
+        return 0
+    write(Path("photo.png"))
+    write(Path("photo.jpg"))
+    write(Path("big.jpg"), 4000, 3000)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Writes of images: POST /images (JSON with base64, or the raw image as the body),
+"""Writes of images: POST /images (JSON with base64, or the raw image as the body: image/* or
+application/octet-stream),
 POST /images/uploads (a pre-signed S3 POST for large photos), PATCH /images/{image_id} (edit),
 and the S3 ObjectCreated events that finalise direct uploads."""
 
@@ -22,21 +23,31 @@ from image_service.http import (
 )
 from image_service.identity import uploader, writer_id
 from image_service.service import ImageService
-from image_service.validation import parse_edit, parse_image_id, parse_raw_upload, parse_upload, parse_upload_request
+from image_service.validation import (
+    is_raw_upload,
+    parse_edit,
+    parse_image_id,
+    parse_raw_upload,
+    parse_upload,
+    parse_upload_request,
+    refuse_unreadable_upload,
+)
 
 SETTINGS = Settings.from_env()
 SERVICE = ImageService.from_settings(SETTINGS)  # created once per container, reused while warm
 
 
 def create(event: dict[str, Any]) -> LambdaResponse:
-    content_type = header(event, "Content-Type") or ""
-    raw = content_type.lower().startswith("image/")
+    content_type = header(event, "Content-Type")
+    raw = is_raw_upload(content_type)  # image/* or application/octet-stream: binary media types
     if raw:
         new_image = parse_raw_upload(
             request_bytes(event), content_type, query_parameters(event), max_image_bytes=SETTINGS.max_image_bytes
         )
     else:
-        new_image = parse_upload(request_body(event), max_image_bytes=SETTINGS.max_image_bytes)
+        body = request_body(event)
+        refuse_unreadable_upload(content_type, body)
+        new_image = parse_upload(body, max_image_bytes=SETTINGS.max_image_bytes)
     owner = uploader(event, SETTINGS.auth_mode, new_image.user_id)
     image = SERVICE.upload(replace(new_image, user_id=owner.user_id, user_name=owner.user_name))
     metrics.image_stored("raw" if raw else "json", image.size_bytes)

@@ -191,6 +191,12 @@ def media_matches(media_range: str, media_type: str) -> bool:
     return media_range == media_type
 
 
+def _only_with(media_ranges: str | list[str], media_type: str) -> bool:
+    """``x-only-with-media-type``: one media range, or a list of them."""
+    ranges = [media_ranges] if isinstance(media_ranges, str) else media_ranges
+    return any(media_matches(media_range, media_type) for media_range in ranges)
+
+
 def media_type_of(content_type: str | None) -> str | None:
     return (content_type or "").split(";", 1)[0].strip().lower() or None
 
@@ -264,7 +270,7 @@ class Contract:
         declared = [
             p
             for p in op.parameters_in("query")
-            if "x-only-with-media-type" not in p or media_matches(p["x-only-with-media-type"], media_type or "")
+            if "x-only-with-media-type" not in p or _only_with(p["x-only-with-media-type"], media_type or "")
         ]
         if not declared:
             return []

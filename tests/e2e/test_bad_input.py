@@ -209,11 +209,18 @@ CASES: list[Case] = [
     post("json-number", INVALID_JSON, data=b"42"),
     post("deeply-nested-json", INVALID_JSON, data=b"[" * 100_000 + b"]" * 100_000),
     post("not-utf8", INVALID_JSON, data=b"\xff\xfe{\x00}"),
+    # Neither JSON nor a declared image: the gateway passes it as text, so 415 says what to send.
     post(
         "form-encoded",
-        INVALID_JSON,
+        UNSUPPORTED,
         data=b"user_id=a&content_type=image/png",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
+    ),
+    post(
+        "multipart-form",
+        UNSUPPORTED,
+        data=b'--b\r\nContent-Disposition: form-data; name="file"; filename="x.jpg"\r\n\r\n\xff\xd8\r\n--b--\r\n',
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
     ),
     # -- missing, unknown and wrongly typed fields ------------------------------------------------
     post("missing-content-type", MISSING, json_body=upload_body(content_type=DROP)),
@@ -314,6 +321,8 @@ CASES: list[Case] = [
     raw("raw-png-declared-jpeg", MISMATCH, PNG, content_type="image/jpeg"),
     raw("raw-unsupported-type", UNSUPPORTED, picture("BMP"), content_type="image/bmp"),
     raw("raw-svg", UNSUPPORTED, b"<svg><script>x()</script></svg>", content_type="image/svg+xml"),
+    raw("raw-octet-stream-bmp", NOT_IMAGE, picture("BMP"), content_type="application/octet-stream"),
+    raw("raw-octet-stream-empty", NOT_IMAGE, b"", content_type="application/octet-stream"),
     raw("raw-unknown-query-parameter", UNKNOWN_FIELD, PNG, params=(("owner", "admin"),)),
     raw("raw-image-base64-in-query", UNKNOWN_FIELD, PNG, params=(("image_base64", PNG_B64[:100]),)),
     raw("raw-bad-tag", BAD_TAG, PNG, params=(("tags", "ok,two words"),)),

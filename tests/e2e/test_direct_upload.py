@@ -82,14 +82,17 @@ def objects(api: Api, prefix: str) -> list[str]:
     return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
 
 
-def assert_rejected_and_removed(api: Api, started: dict, user: str, timeout: float = 30.0) -> None:
-    """The S3 event removed the uploaded file, and nothing of it is visible."""
+def assert_rejected_and_removed(api: Api, started: dict, user: str, code: str, timeout: float = 30.0) -> None:
+    """The S3 event removed the uploaded file, nothing of it is listed, and GET says why."""
     upload_key = f"uploads/{started['image_id']}"
     deadline = time.monotonic() + timeout
     while objects(api, upload_key) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert objects(api, upload_key) == []
-    assert api.request("GET", f"/images/{started['image_id']}").status_code == 404
+    response = api.request("GET", f"/images/{started['image_id']}")
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == code and response.json()["message"].startswith("the upload was rejected: ")
+    assert api.request("GET", f"/images/{started['image_id']}/download").status_code == 404
     assert api.list_all(user_id=user) == []
 
 
@@ -145,7 +148,8 @@ def test_thumbnail_has_the_configured_size_and_is_upright(api: Api, user: str) -
         params={"user_id": user},
     )
     image = response.json()
-    assert (image["width"], image["height"]) == (1200, 800)
+    # Stored 1200x800, orientation 6 (a quarter turn): displayed, and reported, 800x1200.
+    assert (image["width"], image["height"]) == (800, 1200)
     thumbnail = api.request("GET", f"/images/{image['image_id']}/download", params={"variant": "thumbnail"}).json()
     assert thumbnail["variant"] == "thumbnail"
     with Image.open(io.BytesIO(requests.get(thumbnail["url"], timeout=10).content)) as opened:
@@ -157,13 +161,13 @@ def test_thumbnail_has_the_configured_size_and_is_upright(api: Api, user: str) -
 def test_direct_upload_that_lies_about_its_type_is_removed(api: Api, user: str) -> None:
     started = start_upload(api, user)
     post_file(started, picture("PNG"), "image/jpeg")  # S3 would take it: the policy only sees the header
-    assert_rejected_and_removed(api, started, user)
+    assert_rejected_and_removed(api, started, user, "content_type_mismatch")
 
 
 def test_direct_upload_over_the_maximum_is_removed(api: Api, user: str) -> None:
     started = start_upload(api, user)
     post_file(started, phone_jpeg() + b"\0" * (25 * 1024 * 1024))  # moto, unlike S3, ignores the policy
-    assert_rejected_and_removed(api, started, user)
+    assert_rejected_and_removed(api, started, user, "payload_too_large")
 
 
 def test_never_completed_upload_is_invisible(api: Api, user: str, tag: str) -> None:

@@ -88,3 +88,37 @@ def test_read_functions_do_not_load_pillow() -> None:
             [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
         ).stdout
         assert loaded.strip() == str(logical_id == "UploadFunction"), logical_id
+
+
+def _rotated_jpeg(size: tuple[int, int], orientation: int) -> bytes:
+    """A JPEG stored ``size`` wide and high whose EXIF says how to turn it, as phones write them."""
+    import io
+
+    from PIL import ExifTags, Image
+
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    out = io.BytesIO()
+    Image.new("RGB", size, (90, 120, 200)).save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("orientation", "displayed"),
+    [(1, (1500, 1000)), (3, (1500, 1000)), (5, (1000, 1500)), (6, (1000, 1500)), (7, (1000, 1500)), (8, (1000, 1500))],
+)
+def test_width_and_height_are_as_displayed_with_the_exif_orientation_applied(
+    orientation: int, displayed: tuple[int, int]
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from image_service.imaging import make_thumbnail
+
+    data = _rotated_jpeg((1500, 1000), orientation)
+    info = inspect_image(data)
+    assert (info.width, info.height) == displayed
+    # The same shape as every variant: the thumbnail is drawn upright.
+    with Image.open(io.BytesIO(make_thumbnail(data, 300))) as thumbnail:
+        assert (thumbnail.width > thumbnail.height) == (info.width > info.height)

@@ -231,10 +231,42 @@ def test_direct_upload_is_invisible_until_finalised_then_complete(service: Any, 
     assert service.get(image_id) == image
 
 
-def test_direct_upload_that_fails_validation_leaves_nothing(service: Any, aws: SimpleNamespace, snapshot: Any) -> None:
+def test_direct_upload_that_fails_validation_leaves_only_its_reason(
+    service: Any, aws: SimpleNamespace, snapshot: Any
+) -> None:
     image_id = start_direct(service, aws, b"not an image at all")
     assert service.finalise_upload(f"uploads/{image_id}") is None
-    assert snapshot() == {"objects": [], "images": [], "tags": []}
+    stored = snapshot()
+    assert stored["objects"] == [] and stored["tags"] == []
+    # One row: the reason, no metadata of the photo, no created_at (unlisted), expiring by TTL.
+    (row,) = aws.dynamodb.scan(TableName=aws.images_table)["Items"]
+    assert set(row) == {"image_id", "status", "code", "message", "expires_at"}
+    assert listing(service, user_id="alice") == [] and listing(service, tag="cats") == []
+
+
+def test_get_of_a_rejected_direct_upload_says_why_until_it_expires(service: Any, aws: SimpleNamespace) -> None:
+    import time
+
+    from image_service.errors import UploadRejected
+
+    image_id = start_direct(service, aws, picture("JPEG"), content_type="image/png")
+    assert service.finalise_upload(f"uploads/{image_id}") is None
+    with pytest.raises(UploadRejected) as rejected:
+        service.get(image_id)
+    assert (rejected.value.status, rejected.value.code) == (422, "content_type_mismatch")
+    assert rejected.value.message == "the upload was rejected: image bytes are image/jpeg, not image/png"
+    with pytest.raises(NotFound):  # the download of what never became an image stays a 404
+        service.download_url(image_id)
+    # A repeated S3 event changes nothing; a still-pending upload stays a plain 404.
+    assert service.finalise_upload(f"uploads/{image_id}") is None
+    with pytest.raises(UploadRejected):
+        service.get(image_id)
+    with pytest.raises(NotFound):
+        service.get(start_direct(service, aws, picture()))
+    # After the pending TTL (DynamoDB's TTL may delete the row later still): 404.
+    service._clock_ms = lambda: int((time.time() + 86_401) * 1000)
+    with pytest.raises(NotFound):
+        service.get(image_id)
 
 
 def test_object_without_a_pending_upload_is_removed(service: Any, aws: SimpleNamespace, snapshot: Any) -> None:

@@ -194,3 +194,34 @@ def test_descriptions_keep_line_breaks_but_refuse_bidi_overrides() -> None:
     )
     with pytest.raises(BadRequest):
         parse_upload(body(description="evil\u202e"), max_image_bytes=LIMIT)
+
+
+def test_json_under_another_type_is_still_read_and_only_unreadable_bodies_are_415() -> None:
+    from image_service.validation import refuse_unreadable_upload
+
+    for content_type, body in [
+        (None, '{"a": 1}'),
+        ("text/plain", '{"a": 1}'),
+        ("application/json", "{not json"),  # declared JSON: its 400 says what is wrong with it
+        ("application/x-www-form-urlencoded", ""),  # empty: the JSON path's 400 "required"
+        ("multipart/form-data", '{"a": 1}'),
+    ]:
+        refuse_unreadable_upload(content_type, body)
+    for content_type, body in [
+        ("multipart/form-data; boundary=x", '--x\r\nContent-Disposition: form-data; name="file"\r\n'),
+        ("application/x-www-form-urlencoded", "\ufffd\ufffd\ufffd\ufffdJFIF"),
+        (None, "\ufffdPNG"),
+    ]:
+        with pytest.raises(UnsupportedMediaType) as refused:
+            refuse_unreadable_upload(content_type, body)
+        assert "Content-Type: image/jpeg" in refused.value.message
+
+
+def test_an_octet_stream_body_is_read_as_the_format_of_its_bytes() -> None:
+    from image_service.validation import parse_raw_upload
+
+    image = parse_raw_upload(picture("WEBP"), "application/octet-stream", {"user_id": "a"}, max_image_bytes=10**6)
+    assert image.content_type == "image/webp"
+    with pytest.raises(PayloadTooLarge) as too_large:
+        parse_raw_upload(picture("PNG"), "application/octet-stream", {"user_id": "a"}, max_image_bytes=10)
+    assert "POST /images/uploads" in too_large.value.message

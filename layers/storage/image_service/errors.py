@@ -60,6 +60,13 @@ class UnsupportedMediaType(ServiceError):
     code = "unsupported_media_type"
 
 
+class UploadRejected(ServiceError):
+    """A direct upload the service checked and refused; ``code`` is the rejection's own."""
+
+    status = 422
+    code = "upload_rejected"
+
+
 class ServiceUnavailable(ServiceError):
     """A dependency failed in a way a retry may fix (throttling, timeouts, 5xx)."""
 

@@ -19,6 +19,7 @@ from .tag_index import TagIndex, query_newest_first
 
 USER_INDEX = "user_id-index"
 PENDING = "pending"
+REJECTED = "rejected"
 _BATCH_GET_MAX_KEYS = 100
 _BATCH_GET_MAX_ROUNDS = 5
 
@@ -201,6 +202,40 @@ class ImagesRepository:
         except ClientError as exc:
             if not _condition_failed(exc):
                 raise
+
+    def reject_pending(self, image_id: str, code: str, message: str, expires_at: int) -> None:
+        """Replace a pending row by the reason it was refused, kept until ``expires_at`` (TTL) so
+        that ``GET /images/{id}`` can say why. Like a pending row it has no ``created_at`` and no
+        tag rows: no listing shows it. Only a pending row is replaced (never a finalised image)."""
+        try:
+            with translate_aws_errors("the image table"):
+                self._dynamodb.put_item(
+                    TableName=self.table_name,
+                    Item={
+                        "image_id": {"S": image_id},
+                        "status": {"S": REJECTED},
+                        "code": {"S": code},
+                        "message": {"S": message},
+                        "expires_at": {"N": str(expires_at)},
+                    },
+                    ConditionExpression="#status = :pending",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={":pending": {"S": PENDING}},
+                )
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
+
+    def get_rejection(self, image_id: str, *, now: int) -> tuple[str, str] | None:
+        """``(code, message)`` of a rejected direct upload not yet expired, or ``None``."""
+        with translate_aws_errors("the image table"):
+            item = self._dynamodb.get_item(TableName=self.table_name, Key={"image_id": {"S": image_id}}).get("Item")
+        if item is None or item.get("status", {}).get("S") != REJECTED:
+            return None
+        # DynamoDB's TTL deletes up to days late: an expired row is already gone for readers.
+        if int(item.get("expires_at", {}).get("N", "0")) <= now:
+            return None
+        return item["code"]["S"], item["message"]["S"]
 
     def remove(self, image: Image, version: int, *, owner: str | None) -> bool:
         """Delete ``image`` and its tag rows if it is still at ``version`` (and owned by ``owner``).

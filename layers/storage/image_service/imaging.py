@@ -25,8 +25,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from PIL import ExifTags, ImageOps
 from PIL import Image as PILImage
-from PIL import ImageOps
 
 from .errors import BadRequest
 
@@ -39,10 +39,15 @@ MAX_PIXELS = 120_000_000
 PILImage.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own bomb check, used when a thumbnail decodes pixels
 
 
+# EXIF orientations 5-8 turn the picture a quarter: it displays (and every variant is made)
+# with width and height swapped.
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})
+
+
 @dataclass(frozen=True)
 class ImageInfo:
     content_type: str
-    width: int
+    width: int  # as displayed: EXIF orientation applied, like the thumbnail
     height: int
 
 
@@ -68,6 +73,20 @@ def decoding_damage() -> Iterator[None]:
         raise damaged() from exc
 
 
+def displayed_size(picture: PILImage.Image) -> tuple[int, int]:
+    """Width and height as the picture is shown: the stored size, turned by its EXIF orientation."""
+    width, height = picture.size
+    if picture.format == "PNG" and "exif" not in picture.info:
+        # A PNG's eXIf chunk may follow the pixels: reading it would decode them all (and spoil
+        # verify()). Phones do not write rotated PNGs; the stored size stands.
+        return width, height
+    try:
+        orientation = picture.getexif().get(ExifTags.Base.Orientation)
+    except Exception:  # a broken EXIF block: the stored size is the best answer
+        return width, height
+    return (height, width) if orientation in _QUARTER_TURNS else (width, height)
+
+
 def inspect_image(data: bytes) -> ImageInfo:
     """Identify ``data`` as one of the supported formats, or raise ``BadRequest``.
 
@@ -78,7 +97,7 @@ def inspect_image(data: bytes) -> ImageInfo:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
             with PILImage.open(io.BytesIO(data), formats=list(CONTENT_TYPES)) as picture:
-                width, height = picture.size
+                width, height = displayed_size(picture)
                 detected = CONTENT_TYPES[picture.format or ""]
                 with decoding_damage():
                     picture.verify()

@@ -5,9 +5,10 @@ Ordering rules that keep storage consistent when a step fails:
   metadata + tags in one transaction; if the transaction fails the objects are deleted again, so
   a failed upload leaves nothing behind.
 - direct upload: a pending row (invisible: not indexed, expires by TTL) and a pre-signed POST;
-  the S3 event finalises it like an upload, or removes a file that fails validation. Each
-  finalisation attempt writes under keys of its own and only the attempt that wins the commit
-  becomes current; a loser removes what it wrote (the argument: ``direct_upload``).
+  the S3 event finalises it like an upload, or removes a file that fails validation and keeps
+  only the reason (invisible, expires by TTL) for ``get`` to answer. Each finalisation attempt
+  writes under keys of its own and only the attempt that wins the commit becomes current; a
+  loser removes what it wrote (the argument: ``direct_upload``).
 - edit: metadata and the changed tag rows in one transaction, conditional on the version read
   and on the owner, so concurrent edits never leave stale or missing tag rows.
 - delete: metadata + tags first (conditional, so two concurrent deletes cannot both succeed),
@@ -32,7 +33,7 @@ from .blob_store import BlobStore, ObjectMissing
 from .config import Settings
 from .cursors import CursorCodec
 from .direct_upload import attempt_object_key, thumbnail_key_of
-from .errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable
+from .errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, UploadRejected
 from .ids import is_image_id, new_image_id, timestamp_ms
 from .images_repository import ImagesRepository
 from .models import Image, ImageEdit, ImagePage, ListQuery, NewImage, UploadRequest
@@ -172,7 +173,9 @@ class ImageService:
             logger.warning("direct upload rejected", extra={"image_id": image_id, "code": rejected.code})
             metrics.rejected(rejected.code)
             self._blobs.delete(key)
-            self._images.discard_pending(image_id)
+            # Keep the reason for a while (GET /images/{id} answers it) instead of only forgetting.
+            expires_at = self._clock_ms() // 1000 + self._settings.pending_upload_ttl_seconds
+            self._images.reject_pending(image_id, rejected.code, rejected.message, expires_at)
             return None
         try:
             finalised = self._images.finalise(image)
@@ -313,13 +316,21 @@ class ImageService:
     # -- reads ----------------------------------------------------------------------------
 
     def get(self, image_id: str) -> Image:
+        """The image; for a direct upload the service refused, ``UploadRejected`` with its reason."""
         found = self._images.get(image_id)
         if found is None:
+            rejection = self._images.get_rejection(image_id, now=self._clock_ms() // 1000)
+            if rejection is not None:
+                code, message = rejection
+                raise UploadRejected(f"the upload was rejected: {message}", code=code)
             raise NotFound("image not found")
         return found[0]
 
     def download_url(self, image_id: str, variant: str = "original") -> dict[str, Any]:
-        image = self.get(image_id)
+        found = self._images.get(image_id)
+        if found is None:
+            raise NotFound("image not found")
+        image = found[0]
         if variant not in image.variants:
             raise NotFound(f"this image has no {variant}")
         key = image.object_key if variant == "original" else thumbnail_key_of(image.object_key)

@@ -47,6 +47,15 @@ EDIT_FIELDS = frozenset({"title", "description", "tags"})
 LIST_PARAMETERS = frozenset({"user_id", "tag", "limit", "next_token"})
 # Room for the JSON fields around the base64 string when pre-checking a body's length.
 _JSON_FIELDS_ALLOWANCE = 64 * 1024
+# A raw body of this type is an image whose format the bytes' own signature decides.
+UNDECLARED_IMAGE_TYPE = "application/octet-stream"
+# What POST /images takes, said in every answer that refuses how a body was sent.
+HOW_TO_UPLOAD = (
+    "POST /images takes the photo itself as the body with its type "
+    "(curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg'; image/png, image/gif, image/webp "
+    f"or {UNDECLARED_IMAGE_TYPE} work too), or JSON (Content-Type: application/json) with the photo "
+    "base64-encoded in image_base64"
+)
 
 
 def base64_length(byte_count: int) -> int:
@@ -207,12 +216,47 @@ def check_image(meta: UploadRequest, data: bytes, max_image_bytes: int) -> NewIm
     )
 
 
+def upload_too_large(max_image_bytes: int) -> PayloadTooLarge:
+    """The size error of POST /images: it names the way for bigger photos."""
+    return PayloadTooLarge(
+        f"image must be at most {max_image_bytes} bytes; send larger photos with POST /images/uploads"
+    )
+
+
+def is_raw_upload(content_type: str | None) -> bool:
+    """Whether ``POST /images`` reads its body as the image itself (else as JSON)."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type.startswith("image/") or media_type == UNDECLARED_IMAGE_TYPE
+
+
+def refuse_unreadable_upload(content_type: str | None, body: str | None) -> None:
+    """Answer 415 for a ``POST /images`` body sent in a way the service cannot read.
+
+    A non-empty body that is not JSON under a type that is not JSON either (a multipart form from
+    curl -F, or curl --data-binary without -H, which sends application/x-www-form-urlencoded): API
+    Gateway hands such a body over as text with every non-UTF-8 byte replaced, so an image in it
+    cannot be recovered; the answer says exactly what to send instead.
+    """
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if not body or media_type == "application/json" or media_type.endswith("+json"):
+        return
+    try:
+        json.loads(body)  # JSON under another type is still read, as it always was
+    except (ValueError, RecursionError) as exc:
+        if media_type.startswith("multipart/"):
+            raise UnsupportedMediaType(f"multipart forms (curl -F) are not accepted: {HOW_TO_UPLOAD}") from exc
+        declared = f"Content-Type {media_type}" if media_type else "no Content-Type"
+        raise UnsupportedMediaType(
+            f"the body is neither JSON nor a declared image ({declared}): {HOW_TO_UPLOAD}"
+        ) from exc
+
+
 def parse_upload(body: str | None, *, max_image_bytes: int) -> NewImage:
     """Validate a ``POST /images`` JSON body and decode its image."""
     max_chars = base64_length(max_image_bytes)
     # Refuse an oversized body before parsing it, so it is never copied into a dict.
     if body is not None and len(body) > max_chars + _JSON_FIELDS_ALLOWANCE:
-        raise PayloadTooLarge(f"image must be at most {max_image_bytes} bytes")
+        raise upload_too_large(max_image_bytes)
     fields = parse_json_object(body)
     if "image_base64" not in fields and not (set(fields) - UPLOAD_FIELDS):
         raise BadRequest("image_base64 is required", code="missing_field")
@@ -221,8 +265,11 @@ def parse_upload(body: str | None, *, max_image_bytes: int) -> NewImage:
     if not isinstance(encoded, str):
         raise BadRequest("image_base64 must be a string", code="invalid_base64")
     if len(encoded) > max_chars:
-        raise PayloadTooLarge(f"image must be at most {max_image_bytes} bytes")
-    return check_image(meta, decode_base64(encoded), max_image_bytes)
+        raise upload_too_large(max_image_bytes)
+    data = decode_base64(encoded)
+    if len(data) > max_image_bytes:
+        raise upload_too_large(max_image_bytes)
+    return check_image(meta, data, max_image_bytes)
 
 
 def parse_raw_upload(
@@ -235,6 +282,13 @@ def parse_raw_upload(
         raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)[:200]}", code="unknown_field")
     if "tags" in fields:
         fields["tags"] = [tag for tag in fields["tags"].split(",") if tag.strip()]
+    if len(data) > max_image_bytes:
+        raise upload_too_large(max_image_bytes)
+    if (content_type or "").split(";", 1)[0].strip().lower() == UNDECLARED_IMAGE_TYPE:
+        # The caller did not say which format: the bytes' signature decides (and must be one).
+        from .imaging import inspect_image  # noqa: PLC0415 - Pillow: loaded by the upload function only
+
+        content_type = inspect_image(data).content_type
     fields["content_type"] = content_type or ""
     return check_image(_metadata(fields, METADATA_FIELDS), data, max_image_bytes)
 
