@@ -160,9 +160,15 @@ def test_direct_upload_that_lies_about_its_type_is_removed(api: Api, user: str) 
     assert_rejected_and_removed(api, started, user)
 
 
-def test_direct_upload_over_the_maximum_is_removed(api: Api, user: str) -> None:
+def test_direct_upload_over_the_maximum_is_refused_by_storage(api: Api, user: str) -> None:
     started = start_upload(api, user)
-    post_file(started, phone_jpeg() + b"\0" * (25 * 1024 * 1024))  # moto, unlike S3, ignores the policy
+    upload = started["upload"]
+    oversize = phone_jpeg() + b"\0" * (25 * 1024 * 1024)
+    response = requests.post(
+        upload["url"], data=upload["fields"], files={"file": ("photo.jpg", oversize, "image/jpeg")}, timeout=60
+    )
+    # As S3 answers: the form's content-length-range is enforced before anything is stored.
+    assert response.status_code == 400 and "<Code>EntityTooLarge</Code>" in response.text
     assert_rejected_and_removed(api, started, user)
 
 
