@@ -54,7 +54,7 @@ ACCOUNT_ID = "123456789012"
 MOTO_INTERNALS = (
     "moto.iam.access_control.create_access_key",
     "moto.iam.access_control.CreateAccessKeyFailure",
-    "moto.iam.access_control.IAMPolicy",
+    "moto.iam.access_control.IAMPolicy",  # and its parsed document, IAMPolicy(...)._policy_json
     "moto.iam.access_control.PermissionResult",
     "moto.s3.responses.ACTION_MAP",
 )
@@ -75,7 +75,7 @@ class Principal:
     def __init__(self, key: Any) -> None:
         self.arn: str = key.arn
         self.credentials: Credentials = key.create_credentials()
-        self._policies = [IAMPolicy(policy) for policy in key.collect_policies()]
+        self._policies = [_without_conditional_allows(IAMPolicy(policy)) for policy in key.collect_policies()]
 
     def allows(self, action: str, resource: str) -> bool:
         permitted = False
@@ -87,8 +87,35 @@ class Principal:
         return permitted
 
 
+# Role sessions by (access key, session token). A call to IAM or STS may change a role's policies
+# or sessions, so each one empties the cache (``IamEnforcer._signed_request``).
+_principals: dict[tuple[str, str | None], Principal | None] = {}
+
+
+def _without_conditional_allows(policy: IAMPolicy) -> IAMPolicy:
+    """Drop Allow statements with a Condition: the request's context keys are unknown here.
+
+    moto would count such a statement as an explicit Deny when its condition cannot be checked;
+    AWS would at most not apply it. Dropping it keeps the evaluation strict without turning an
+    Allow into a Deny. A Deny with a Condition stays and always applies (strict too).
+    """
+    statements = policy._policy_json["Statement"]  # a moto internal, see MOTO_INTERNALS
+    statements = statements if isinstance(statements, list) else [statements]
+    policy._policy_json["Statement"] = [
+        statement for statement in statements if not (statement.get("Effect") == "Allow" and "Condition" in statement)
+    ]
+    return policy
+
+
 def find_principal(access_key: str, session_token: str | None) -> Principal | None:
     """The role session of ``access_key``; None for a key moto did not issue (the developer's)."""
+    cache_key = (access_key, session_token)
+    if cache_key not in _principals:
+        _principals[cache_key] = _lookup_principal(access_key, session_token)
+    return _principals[cache_key]
+
+
+def _lookup_principal(access_key: str, session_token: str | None) -> Principal | None:
     headers = {"X-Amz-Security-Token": session_token} if session_token else {}
     try:
         key = create_access_key(account_id=ACCOUNT_ID, partition="aws", access_key_id=access_key, headers=headers)
@@ -158,6 +185,8 @@ class IamEnforcer:
             credential = Credential.parse(parts["Credential"])
         except S3Error as error:
             raise Refused(*_s3_refusal(error, method)) from None
+        if credential.service in ("iam", "sts"):
+            _principals.clear()
         principal = find_principal(credential.access_key, headers.get("x-amz-security-token"))
         if principal is None:
             return None  # the developer's credentials: everything is allowed, as before

@@ -54,6 +54,7 @@ def test_moto_internals_behave_as_the_adapter_expects() -> None:
     assert policy.is_action_permitted("dynamodb:PutItem", table) == PermissionResult.NEUTRAL
     deny = IAMPolicy(json.dumps({"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}))
     assert deny.is_action_permitted("s3:GetObject", "arn:aws:s3:::b/k") == PermissionResult.DENIED
+    assert policy._policy_json["Statement"][0]["Action"] == "dynamodb:GetItem"  # moto_auth edits it
     assert ACTION_MAP["KEY"]["HEAD"]["DEFAULT"] == "GetObject"
     assert ACTION_MAP["KEY"]["GET"]["DEFAULT"] == "GetObject"
     assert ACTION_MAP["KEY"]["PUT"]["DEFAULT"] == "PutObject"
