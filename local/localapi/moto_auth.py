@@ -219,7 +219,9 @@ class IamEnforcer:
             checks = dynamodb_checks(headers.get("x-amz-target", ""), body)
         else:
             action = headers.get("x-amz-target", "").rpartition(".")[2] or dict(parse_qsl(body.decode())).get("Action")
-            checks = [(f"{credential.service}:{action}", "*")]
+            # Other services: checked against "*" (their resource ARNs are not worked out here);
+            # sts:GetCallerIdentity is always allowed, as in AWS.
+            checks = [] if action == "GetCallerIdentity" else [(f"{credential.service}:{action}", "*")]
         for action, resource in checks:
             if not principal.allows(action, resource):
                 raise Refused(*_json_error("AccessDeniedException", _denied_message(principal, action, resource)))
