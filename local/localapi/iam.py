@@ -14,10 +14,14 @@ unrestricted credentials instead.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 import os
+import tempfile
 from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 from .template import REGION, Template
@@ -29,6 +33,7 @@ _LAMBDA_TRUST = {
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 _MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
+_CACHE_FORMAT = 2  # of the translation cache's files; a new format never reads an old file
 
 
 def iam_enforced() -> bool:
@@ -58,16 +63,7 @@ def _packaged_copy(template: Template) -> dict[str, Any]:
 
 def function_roles(template: Template) -> list[RoleSpec]:
     """Each function's role and its policies, from SAM's translation of the template."""
-    # Imported here: the translator costs most of a second to import, and only this needs it.
-    import boto3  # noqa: PLC0415
-    from samtranslator.parser.parser import Parser  # noqa: PLC0415
-    from samtranslator.translator.translator import Translator  # noqa: PLC0415
-
-    translator = Translator({}, Parser(), boto_session=boto3.Session(region_name=REGION))
-    translated = translator.translate(
-        _packaged_copy(template), parameter_values=dict(template.parameters), get_managed_policy_map=lambda: {}
-    )
-    resources = translated["Resources"]
+    resources, managed = _translated_resources(template)
     roles = []
     for logical_id in template.function_ids():
         role_ref = resources[logical_id]["Properties"].get("Role")
@@ -81,9 +77,48 @@ def function_roles(template: Template) -> list[RoleSpec]:
             for policy in properties.get("Policies", [])
         }
         for arn in template.resolve(properties.get("ManagedPolicyArns", [])):
-            policies[arn.rsplit("/", 1)[-1]] = _managed_policy(arn)
+            policies[arn.rsplit("/", 1)[-1]] = managed[arn]
         roles.append(RoleSpec(function=logical_id, role_name=f"{template.stack_name}-{role_id}", policies=policies))
     return roles
+
+
+def _translated_resources(template: Template) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The resources of SAM's translation and the managed policies they name, cached.
+
+    Importing and running the translator, and reading moto's copy of the managed policies, cost
+    seconds of CPU at every start; the cache makes it once per change of the template. The cache
+    is private to the user. EndpointUrl is left out of the key: it is the emulation's own
+    address, different at every start, and only the functions' environment uses it.
+    """
+    parameters = {name: value for name, value in sorted(template.parameters.items()) if name != "EndpointUrl"}
+    digest = hashlib.sha256(template.path.read_bytes())
+    digest.update(json.dumps([_CACHE_FORMAT, parameters, template.stack_name, version("aws-sam-translator")]).encode())
+    cache = Path(tempfile.gettempdir()) / f"localapi-sam-{os.getuid()}" / f"{digest.hexdigest()[:40]}.json"
+    if cache.exists():
+        cached = json.loads(cache.read_text())
+        return cached["resources"], cached["managed"]
+    # Imported here: the translator costs most of a second to import, and only this needs it.
+    import boto3  # noqa: PLC0415
+    from samtranslator.parser.parser import Parser  # noqa: PLC0415
+    from samtranslator.translator.translator import Translator  # noqa: PLC0415
+
+    translator = Translator({}, Parser(), boto_session=boto3.Session(region_name=REGION))
+    translated = translator.translate(
+        _packaged_copy(template), parameter_values=dict(template.parameters), get_managed_policy_map=lambda: {}
+    )
+    resources = dict(translated["Resources"])
+    arns = {
+        arn
+        for resource in resources.values()
+        if resource.get("Type") == "AWS::IAM::Role"
+        for arn in template.resolve(resource.get("Properties", {}).get("ManagedPolicyArns", []))
+    }
+    managed = {arn: _managed_policy(arn) for arn in sorted(arns)}
+    cache.parent.mkdir(mode=0o700, exist_ok=True)
+    temporary = cache.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps({"resources": resources, "managed": managed}))
+    temporary.replace(cache)  # atomic: two starts at once never read half a file
+    return resources, managed
 
 
 def _managed_policy(arn: str) -> dict[str, Any]:
@@ -108,12 +143,16 @@ def create_roles(roles: list[RoleSpec], iam: Any, sts: Any, template: Template) 
             )["Role"]["Arn"]
         except iam.exceptions.EntityAlreadyExistsException:
             arn = iam.get_role(RoleName=role.role_name)["Role"]["Arn"]
-        for name, document in role.policies.items():
-            if not document.get("Statement"):
-                continue
-            # IAM takes a document without Version (as SAM writes them); moto's validator wants one.
-            versioned = {"Version": "2012-10-17", **document}
-            iam.put_role_policy(RoleName=role.role_name, PolicyName=name, PolicyDocument=json.dumps(versioned))
+        # One inline policy with every statement: evaluated exactly as the separate ones, and one
+        # call per role instead of one per policy (each call costs start-up time).
+        statements = []
+        for document in role.policies.values():
+            listed = document.get("Statement", [])
+            statements += listed if isinstance(listed, list) else [listed]
+        if statements:
+            # moto's validator wants a Version (IAM takes a document without, as SAM writes them).
+            combined = {"Version": "2012-10-17", "Statement": statements}
+            iam.put_role_policy(RoleName=role.role_name, PolicyName="policies", PolicyDocument=json.dumps(combined))
         session = sts.assume_role(
             RoleArn=arn, RoleSessionName=template.physical_name(role.function)[:64], DurationSeconds=43200
         )["Credentials"]
