@@ -1,7 +1,7 @@
 """Command line of the local mode.
 
-python -m localapi serve  [--port 3000] [--state-dir DIR] [--env-vars env.json]
-python -m localapi invoke FUNCTION EVENT.json [--endpoint URL] [--env-vars env.json]
+python -m localapi serve  [--port 3000] [--state-dir DIR] [--env-vars env.json] [--no-iam]
+python -m localapi invoke FUNCTION EVENT.json [--endpoint URL] [--env-vars env.json] [--no-iam]
 python -m localapi aws    [--host H ...] [--port P]   (only the AWS emulation)
 """
 
@@ -21,6 +21,7 @@ from pathlib import Path
 from .app import TEMPLATE_PATH, LocalApp, function_environments, read_env_vars
 from .aws_backend import AwsEmulation, local_secrets
 from .functions import FunctionError, FunctionPool, FunctionTimeout
+from .iam import create_roles, function_roles, iam_enforced
 from .template import Template
 
 
@@ -39,6 +40,7 @@ def serve(args: argparse.Namespace) -> int:
         state_dir=args.state_dir,
         env_vars=args.env_vars,
         auth_mode=args.auth_mode,
+        iam=args.iam,
     ).start()
     print(f"AWS emulation (moto): {app.aws.endpoint_url}", file=sys.stderr)
     if args.auth_mode == "cognito":
@@ -95,11 +97,14 @@ def invoke(args: argparse.Namespace) -> int:
     emulation = None
     endpoint = args.endpoint or os.environ.get("AWS_ENDPOINT_URL")
     if not endpoint:
-        emulation = AwsEmulation(template).start()
+        emulation = AwsEmulation(template, iam=args.iam).start()
         endpoint = emulation.endpoint_url
     try:
         spec = template.function(args.function)
-        environment = function_environments(template, endpoint, read_env_vars(args.env_vars))[spec.logical_id]
+        credentials = emulation.function_credentials if emulation else external_credentials(template, endpoint, args)
+        environment = function_environments(template, endpoint, read_env_vars(args.env_vars), credentials)[
+            spec.logical_id
+        ]
         pool = FunctionPool(spec, environment, max_workers=1)
         event = json.loads(Path(args.event).read_text())
         try:
@@ -120,6 +125,15 @@ def invoke(args: argparse.Namespace) -> int:
             emulation.stop()
 
 
+def external_credentials(template: Template, endpoint: str, args: argparse.Namespace) -> dict[str, dict[str, str]]:
+    """The functions' roles in an emulation this command did not start (e.g. a running ``make serve``)."""
+    if not (iam_enforced() if args.iam is None else args.iam):
+        return {}
+    host, _, port = endpoint.rsplit("/", 1)[-1].partition(":")
+    emulation = AwsEmulation(template, host=host, port=int(port or 80))
+    return create_roles(function_roles(template), *emulation.iam_clients(), template)
+
+
 def aws(args: argparse.Namespace) -> int:
     template = Template(TEMPLATE_PATH)
     emulation = AwsEmulation(template, host=args.host, port=args.port).start()
@@ -129,6 +143,16 @@ def aws(args: argparse.Namespace) -> int:
     finally:
         emulation.stop()
     return 0
+
+
+def _iam_switch(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-iam",
+        dest="iam",
+        action="store_false",
+        default=None,
+        help="run every function with unrestricted credentials instead of its own role (also: LOCAL_IAM=off)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve_parser.add_argument("--env-vars", type=Path)
     serve_parser.add_argument("--auth-mode", choices=["none", "cognito"], default=os.environ.get("AUTH_MODE", "none"))
+    _iam_switch(serve_parser)
     serve_parser.set_defaults(run=serve)
 
     token_parser = commands.add_parser("token", help="print an ID token from a running local mode (AUTH_MODE=cognito)")
@@ -158,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     invoke_parser.add_argument("event")
     invoke_parser.add_argument("--endpoint", help="a running AWS emulation (default: a fresh one)")
     invoke_parser.add_argument("--env-vars", type=Path)
+    _iam_switch(invoke_parser)
     invoke_parser.set_defaults(run=invoke)
 
     aws_parser = commands.add_parser("aws", help="run only the AWS emulation")

@@ -31,11 +31,16 @@ def read_env_vars(path: Path | None) -> dict[str, dict[str, str]]:
 
 
 def function_environments(
-    template: Template, endpoint_url: str, overrides: dict[str, dict[str, str]]
+    template: Template,
+    endpoint_url: str,
+    overrides: dict[str, dict[str, str]],
+    credentials: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, dict[str, str]]:
     """Each function's environment: the template's, pointed at the emulation, then overrides.
 
     As with ``sam local``, an override only replaces a variable the template declares.
+    ``credentials`` are each function's role session (IAM enforcement); without them a function
+    gets the developer's unrestricted credentials.
     """
     template.parameters["EndpointUrl"] = endpoint_url
     environments = {}
@@ -43,7 +48,7 @@ def function_environments(
         env = dict(spec.environment)
         for source in (overrides.get("Parameters", {}), overrides.get(spec.logical_id, {})):
             env.update({name: value for name, value in source.items() if name in env})
-        environments[spec.logical_id] = {**env, **LOCAL_CREDENTIALS}
+        environments[spec.logical_id] = {**env, **(credentials or {}).get(spec.logical_id, LOCAL_CREDENTIALS)}
     return environments
 
 
@@ -59,6 +64,7 @@ class LocalApp:
         template_path: Path = TEMPLATE_PATH,
         stage: str = "dev",
         auth_mode: str = "none",
+        iam: bool | None = None,
     ) -> None:
         # The local mode is open by default, as in the original design; "cognito" emulates the
         # Cognito authorizer the deployed API has by default.
@@ -66,7 +72,7 @@ class LocalApp:
         self.template = Template(template_path, parameters={"AuthMode": auth_mode})
         self.template.secrets = local_secrets(self.template, state_dir)
         self.state_dir = state_dir
-        self.aws = AwsEmulation(self.template, host=host, port=aws_port)
+        self.aws = AwsEmulation(self.template, host=host, port=aws_port, iam=iam)
         self._host, self._port, self._stage = host, port, stage
         self._overrides = read_env_vars(env_vars)
         self.pools: dict[str, FunctionPool] = {}
@@ -85,7 +91,9 @@ class LocalApp:
         if self.state_dir:
             loaded = self.aws.load_state(self.state_dir)
             logger.info("loaded %d rows and objects from %s", loaded, self.state_dir)
-        environments = function_environments(self.template, self.aws.endpoint_url, self._overrides)
+        environments = function_environments(
+            self.template, self.aws.endpoint_url, self._overrides, self.aws.function_credentials
+        )
         specs = self.template.functions()
         self.pools = {spec.logical_id: FunctionPool(spec, environments[spec.logical_id]) for spec in specs}
         # moto notifies nobody: the relay delivers the template's S3 events itself.

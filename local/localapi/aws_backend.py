@@ -14,6 +14,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from .iam import SWITCH, RoleSpec, create_roles, function_roles, iam_enforced
 from .resources import create_resources
 from .template import REGION, Template
 
@@ -34,11 +36,14 @@ LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "loc
 class AwsEmulation:
     """A moto server in its own process (so each emulation has its own state), plus admin clients."""
 
-    def __init__(self, template: Template, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, template: Template, host: str = "127.0.0.1", port: int = 0, iam: bool | None = None) -> None:
         self.template = template
         self.host = host
         self.port = port or free_port(host)
         self._process: subprocess.Popen[bytes] | None = None
+        # IAM enforcement (on unless LOCAL_IAM=off): each function's credentials, by logical id.
+        self.iam = iam_enforced() if iam is None else iam
+        self.function_credentials: dict[str, dict[str, str]] = {}
 
     @property
     def endpoint_url(self) -> str:
@@ -51,8 +56,12 @@ class AwsEmulation:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,  # moto logs every request; the gateway's access log is enough
             start_new_session=True,  # Ctrl-C reaches only the server, which saves the data before stopping moto
-            env={**os.environ, "PYTHONPATH": package_root},
+            env={**os.environ, "PYTHONPATH": package_root, SWITCH: "on" if self.iam else "off"},
         )
+        # SAM's translation of the template runs while moto starts (it costs an import of the translator).
+        translation = _Background(function_roles, self.template)
+        if self.iam:
+            translation.start()
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -64,7 +73,14 @@ class AwsEmulation:
                     raise RuntimeError(f"the AWS emulation did not start on {self.endpoint_url}") from None
                 time.sleep(0.05)
         create_resources(self.template, *self.clients(), self.client("secretsmanager"))
+        if self.iam:
+            roles: list[RoleSpec] = translation.result()
+            self.function_credentials = create_roles(roles, *self.iam_clients(), self.template)
         return self
+
+    def credentials_for(self, logical_id: str) -> dict[str, str]:
+        """The credentials a function's worker gets: its role's session, or the developer's (IAM off)."""
+        return self.function_credentials.get(logical_id, LOCAL_CREDENTIALS)
 
     def stop(self) -> None:
         if self._process is not None:
@@ -79,8 +95,12 @@ class AwsEmulation:
     def clients(self) -> tuple[Any, Any]:
         return self.client("dynamodb"), self.client("s3")
 
+    def iam_clients(self) -> tuple[Any, Any]:
+        return self.client("iam"), self.client("sts")
+
     def client(self, service: str) -> Any:
-        """An admin client of the emulation (not one the functions use)."""
+        """An admin client of the emulation with the developer's credentials: not a function's role,
+        so nothing it does is refused."""
         return boto3.client(
             service,
             region_name=REGION,
@@ -142,6 +162,28 @@ class AwsEmulation:
                 )
                 count += 1
         return count
+
+
+class _Background(threading.Thread):
+    """A call in a thread whose result (or exception) ``result()`` hands back."""
+
+    def __init__(self, function: Any, *args: Any) -> None:
+        super().__init__(daemon=True)
+        self._call = lambda: function(*args)
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._value = self._call()
+        except BaseException as exc:  # handed to the caller of result()
+            self._error = exc
+
+    def result(self) -> Any:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def free_port(host: str) -> int:

@@ -5,6 +5,10 @@ backends do not when two requests run in parallel threads (both can pass a condi
 either writes). Serialising requests restores DynamoDB's guarantee, so races between our
 functions behave locally as they do on AWS. Connections are still accepted concurrently.
 
+Unless ``LOCAL_IAM=off``, every call is first checked against the caller's IAM role
+(``moto_auth.IamEnforcer``), inside the same lock, so a role and its policies never change
+under a request.
+
     python -m localapi.moto_server HOST PORT
 """
 
@@ -19,6 +23,9 @@ from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
+
+from localapi.iam import iam_enforced
+from localapi.moto_auth import IamEnforcer
 
 
 def serialized(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]]:
@@ -35,7 +42,9 @@ def main(argv: list[str]) -> int:
     host, port = argv[1], int(argv[2])
     os.environ.setdefault("MOTO_PORT", str(port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    app = DomainDispatcherApplication(create_backend_app)
+    app: Callable[..., Iterable[bytes]] = DomainDispatcherApplication(create_backend_app)
+    if iam_enforced():
+        app = IamEnforcer(app)
     run_simple(host, port, serialized(app), threaded=True, request_handler=MotoRequestHandler)
     return 0
 

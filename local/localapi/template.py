@@ -246,6 +246,10 @@ class Template:
         rules = event["Properties"].get("Filter", {}).get("S3Key", {}).get("Rules", [])
         return next((rule["Value"] for rule in rules if rule.get("Name", "").lower() == "prefix"), "")
 
+    def function_ids(self) -> list[str]:
+        """The functions' logical ids (without resolving anything, unlike ``functions()``)."""
+        return self._of_type("AWS::Serverless::Function")
+
     def function(self, logical_id: str) -> FunctionSpec:
         for spec in self.functions():
             if spec.logical_id == logical_id:

@@ -164,10 +164,19 @@ def test_direct_upload_that_lies_about_its_type_is_removed(api: Api, user: str) 
     assert_rejected_and_removed(api, started, user, "content_type_mismatch")
 
 
-def test_direct_upload_over_the_maximum_is_removed(api: Api, user: str) -> None:
+def test_direct_upload_over_the_maximum_is_refused_by_storage(api: Api, user: str) -> None:
     started = start_upload(api, user)
-    post_file(started, phone_jpeg() + b"\0" * (25 * 1024 * 1024))  # moto, unlike S3, ignores the policy
-    assert_rejected_and_removed(api, started, user, "payload_too_large")
+    upload = started["upload"]
+    oversize = phone_jpeg() + b"\0" * (25 * 1024 * 1024)
+    response = requests.post(
+        upload["url"], data=upload["fields"], files={"file": ("photo.jpg", oversize, "image/jpeg")}, timeout=60
+    )
+    # As S3 answers: the form's content-length-range is enforced before anything is stored.
+    assert response.status_code == 400 and "<Code>EntityTooLarge</Code>" in response.text
+    # Refused before anything is stored: no event, so the upload stays pending (404, unlisted).
+    assert objects(api, f"uploads/{started['image_id']}") == []
+    assert api.request("GET", f"/images/{started['image_id']}").status_code == 404
+    assert api.list_all(user_id=user) == []
 
 
 def test_never_completed_upload_is_invisible(api: Api, user: str, tag: str) -> None:
