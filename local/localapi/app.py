@@ -13,7 +13,7 @@ from .cognito import LocalUserPool
 from .docs import docs_routes
 from .functions import FunctionPool
 from .gateway import Gateway, make_http_server
-from .notifications import S3EventRelay
+from .notifications import AsyncInvoker, S3EventRelay
 from .template import Template
 from .web import web_routes
 
@@ -74,6 +74,7 @@ class LocalApp:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.s3_events: S3EventRelay | None = None
+        self.async_invoker: AsyncInvoker | None = None
 
     @property
     def url(self) -> str:
@@ -90,10 +91,13 @@ class LocalApp:
         self.pools = {spec.logical_id: FunctionPool(spec, environments[spec.logical_id]) for spec in specs}
         # moto notifies nobody: the relay delivers the template's S3 events itself.
         subscriptions = [(trigger, self.pools[spec.logical_id]) for spec in specs for trigger in spec.s3_triggers]
-        self.s3_events = S3EventRelay(self.aws.clients()[1], subscriptions).start()
+        # One asynchronous invoker, as Lambda has: S3 events and Invoke's "Event" type share it.
+        self.async_invoker = AsyncInvoker()
+        self.s3_events = S3EventRelay(self.aws.clients()[1], subscriptions, invoker=self.async_invoker).start()
         self._server = make_http_server(None, self._host, self._port)
         user_pool = LocalUserPool(issuer=f"{self.url}/_local") if self.auth_mode == "cognito" else None
         self.gateway = Gateway(self.template, self.pools, stage=self._stage, user_pool=user_pool)
+        self.gateway.async_invoker = self.async_invoker
         self.gateway.extra_routes.update(web_routes(self.auth_mode))  # the web gallery at /
         self.gateway.extra_routes.update(docs_routes())  # the spec at /openapi.yaml, Swagger UI at /docs
         self._server.gateway = self.gateway
@@ -106,7 +110,7 @@ class LocalApp:
             self._server.shutdown()
             self._server.server_close()
         if self.s3_events is not None:
-            self.s3_events.stop()
+            self.s3_events.stop()  # and the invoker: what is queued is delivered first
         for pool in self.pools.values():
             pool.close()
         if self.state_dir:

@@ -29,6 +29,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from .cognito import TOKEN_TTL_SECONDS, InvalidToken, LocalUserPool
 from .events import build_proxy_event
 from .functions import FunctionError, FunctionPool, FunctionTimeout
+from .lambda_api import INVOKE_PATH, handle_invoke
+from .notifications import AsyncInvoker
 from .template import Template
 
 logger = logging.getLogger("localapi")
@@ -95,6 +97,9 @@ class Gateway:
     ) -> None:
         self.stage = stage
         self.user_pool = user_pool
+        self.pools = pools
+        # Lambda's Invoke API beside the API (lambda_api.py); Event invocations go to this invoker.
+        self.async_invoker: AsyncInvoker | None = None
         # Routes behind the Cognito authorizer (DefinitionBody "security", resolved for AuthMode).
         self.protected = template.protected_routes()
         self.routes: list[ApiRoute] = []
@@ -175,6 +180,12 @@ class Gateway:
         path = unquote(parts.path) or "/"
         if self.user_pool is not None and method == "POST" and path == TOKEN_PATH:
             return self.issue_token(body, request_id)
+        invocation = INVOKE_PATH.match(parts.path) if method == "POST" else None
+        if invocation is not None:
+            query = parse_qs(parts.query, keep_blank_values=True)
+            return handle_invoke(
+                invocation.group("name"), query, headers, body, self.pools, self.async_invoker, request_id
+            )
         if method == "OPTIONS" and self.cors and any(route.pattern.match(path) for route in self.routes):
             return self.preflight(request_id)
         matched = self.match(method, path)
