@@ -128,6 +128,7 @@ class FunctionPool:
         self._busy = 0
         self._max = max_workers
         self._lock = threading.Condition()
+        self.invocations = 0  # finished ones, failed included: the STATE_DIR saver watches it
 
     def _acquire(self) -> _Worker:
         with self._lock:
@@ -146,6 +147,7 @@ class FunctionPool:
 
     def _release(self, worker: _Worker | None) -> None:
         with self._lock:
+            self.invocations += 1
             self._busy -= 1
             if worker is not None:
                 self._idle.append(worker)

@@ -54,6 +54,8 @@ GATEWAY_ERRORS = {
 
 Response = tuple[int, list[tuple[str, str]], bytes]
 
+# The local mode's hint on a puzzling gateway answer (not sent by API Gateway).
+LOCAL_HINT_HEADER = "x-local-hint"
 # Where the local mode hands out ID tokens when AUTH_MODE=cognito (not part of the deployed API).
 TOKEN_PATH = "/_local/token"  # noqa: S105 - a URL path, not a password
 CORS_HEADERS = {
@@ -70,6 +72,11 @@ class ApiRoute:
     resource: str
     pattern: re.Pattern[str]
     pool: FunctionPool
+
+
+def _printable(text: str) -> str:
+    """Visible ASCII only: safe in a header and a log line whatever the client sent."""
+    return re.sub(r"[^!-~]", "?", text)
 
 
 def _resource_pattern(resource: str) -> re.Pattern[str]:
@@ -135,6 +142,14 @@ class Gateway:
             headers.append((name, value.strip("'")))
         return status, headers, body.encode()
 
+    @staticmethod
+    def hinted(response: Response, hint: str) -> Response:
+        """A gateway answer as AWS gives it, plus the local mode's hint: an ``x-local-hint`` header
+        (AWS has none) and a log line, for the refusals that puzzle people."""
+        logger.info("hint: %s", hint)
+        status, headers, body = response
+        return status, [*headers, (LOCAL_HINT_HEADER, hint)], body
+
     def preflight(self, request_id: str) -> Response:
         """The OPTIONS answer of SAM's ``Cors`` setting (a mock integration in API Gateway)."""
         headers = [("x-amzn-RequestId", request_id)]
@@ -190,7 +205,13 @@ class Gateway:
             return self.preflight(request_id)
         matched = self.match(method, path)
         if matched is None:
-            return self.gateway_error("MISSING_AUTHENTICATION_TOKEN", request_id)
+            # API Gateway's answer, to the byte; the hint (a header and a log line) is the local mode's.
+            return self.hinted(
+                self.gateway_error("MISSING_AUTHENTICATION_TOKEN", request_id),
+                f"no route {_printable(method[:20])} {_printable(parts.path[:100])}: API Gateway answers an "
+                "unknown route or method this way; "
+                "the routes are at /docs",
+            )
         route, path_parameters = matched
         authorizer = None
         if (route.method, route.resource) in self.protected:
@@ -200,7 +221,12 @@ class Gateway:
             try:
                 authorizer = {"claims": self.user_pool.verify(authorization)}
             except InvalidToken:
-                return self.gateway_error("UNAUTHORIZED", request_id)
+                missing = not authorization
+                return self.hinted(
+                    self.gateway_error("UNAUTHORIZED", request_id),
+                    ("no Authorization header" if missing else "the token was refused (expired or not ours)")
+                    + ": get an ID token with `make token USER=alice` and send -H 'Authorization: Bearer <token>'",
+                )
         query = {name: values for name, values in parse_qs(parts.query, keep_blank_values=True).items()}
         event = build_proxy_event(
             method=method,
