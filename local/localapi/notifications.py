@@ -214,7 +214,7 @@ class S3EventRelay:
         self,
         s3_client: Any,
         subscriptions: list[tuple[S3Trigger, Invocable]],
-        interval: float = 0.1,
+        interval: float = 0.2,
         invoker: AsyncInvoker | None = None,
     ) -> None:
         self._s3 = s3_client
