@@ -502,9 +502,12 @@ def make_http_server(gateway: Gateway | None, host: str, port: int) -> GatewaySe
             self.send_header("Date", self.date_time_string())
             if close:
                 self.send_header("Connection", "close")
-            self.end_headers()
-            if getattr(self, "command", None) != "HEAD":
-                self.wfile.write(body)
+            try:
+                self.end_headers()
+                if getattr(self, "command", None) != "HEAD":
+                    self.wfile.write(body)
+            except OSError:  # the client went away (or stopped reading): nothing to tell it
+                self.close_connection = True
             request_id = next((v for n, v in headers if n == "x-amzn-RequestId"), "-")
             started = getattr(self, "_started", None) or time.perf_counter()
             latency = (time.perf_counter() - started) * 1000
