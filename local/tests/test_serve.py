@@ -256,3 +256,27 @@ def test_env_vars_reach_serve_through_make() -> None:
         check=True,
     ).stdout
     assert "localapi serve --port 3000 --env-vars env.json" in shown
+
+
+def test_a_state_dir_of_the_older_format_is_read_and_rewritten(tmp_path: Path) -> None:
+    import json
+
+    from localapi.aws_backend import AwsEmulation
+    from localapi.persistence import StateStore
+    from localapi.template import Template
+
+    emulation = AwsEmulation(Template(FIXTURE_TEMPLATE)).start()
+    try:
+        bucket = emulation.template.bucket_names()[0]
+        old = {"key": "images/x", "content_type": "image/png", "body": base64.b64encode(b"abc").decode()}
+        (tmp_path / "state.json").write_text(json.dumps({"tables": {}, "objects": {bucket: [old]}}))
+        store = StateStore(tmp_path, emulation)
+        assert store.load() == 1
+        assert emulation.clients()[1].get_object(Bucket=bucket, Key="images/x")["Body"].read() == b"abc"
+        assert store.save() is True
+        saved = json.loads((tmp_path / "state.json").read_text())["objects"][bucket]
+        assert [(o["key"], o["content_type"]) for o in saved] == [("images/x", "image/png")]
+        assert (tmp_path / "blobs" / saved[0]["blob"]).read_bytes() == b"abc"
+        assert store.save() is False  # nothing changed: nothing written
+    finally:
+        emulation.stop()
