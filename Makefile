@@ -15,11 +15,36 @@ USER_NAME := $(if $(filter command line,$(origin USER)),$(USER),)
 .PHONY: help env tools-env test pytest lint build serve token invoke deploy deploy-local destroy destroy-local events clean
 
 help:
-	@echo "make serve     run the API locally on http://127.0.0.1:$(PORT) (no Docker, no AWS account)"
-	@echo "make test      lint, validate and build the template, run every test"
-	@echo "make invoke FUNCTION=UploadFunction EVENT=events/upload.json   one function, one event"
-	@echo "make storm     a deeper concurrency storm on the layer (about 30 s), then the storage invariants"
-	@echo "make lint | build | deploy | destroy [CONFIRM=yes] | deploy-local | destroy-local | events | clean"
+	@echo "Run it locally (no Docker, no AWS account):"
+	@echo "  make serve          the API, web gallery (/) and docs (/docs) on http://127.0.0.1:$(PORT) [PORT= AUTH_MODE=cognito STATE_DIR= ENV_VARS=env.json]"
+	@echo "  make token USER=alice   an ID token from a running AUTH_MODE=cognito make serve"
+	@echo "  make invoke FUNCTION=UploadFunction EVENT=events/upload.json   one function, one event [ENV_VARS=env.json]"
+	@echo "  make web API_URL=...    the gallery on its own port (WEB_PORT) for another API"
+	@echo "  make events         regenerate the sample events in events/"
+	@echo "Test:"
+	@echo "  make test           lint, validate and build the template, run every test (about 6 minutes)"
+	@echo "  make pytest         every test, without lint and build"
+	@echo "  make lint           ruff, cfn-lint, sam validate and the security scan"
+	@echo "  make scan           the template's security scan (checkov) only"
+	@echo "  make contract       the API against api/openapi.yaml (contract-deep: many more generated cases)"
+	@echo "  make contract-deep  the contract tests with thousands of generated cases"
+	@echo "  make test-browser   the gallery in a real browser (chromium; make browser installs it)"
+	@echo "  make browser        install chromium if it is missing (as root)"
+	@echo "  make storm          a deeper concurrency storm on the layer (about 30 s), then the storage invariants"
+	@echo "  make bench          AWS calls, latency, cold start and the local mode under load (about 5 minutes)"
+	@echo "The SAM CLI's Docker path (see docs/local-modes.md):"
+	@echo "  make sam-api        sam local start-api on PORT, against the local AWS emulation"
+	@echo "  make sam-invoke FUNCTION=... EVENT=...   sam local invoke, one function in a container"
+	@echo "  make test-sam-local the e2e suite against sam-api, every event through sam-invoke"
+	@echo "  make lambda-image   build the local Lambda image the SAM CLI runs"
+	@echo "Deploy:"
+	@echo "  make build          sam build"
+	@echo "  make deploy         sam deploy, then publish the gallery (publish-web)"
+	@echo "  make publish-web    the gallery to the stack's CloudFront, API URL filled in"
+	@echo "  make destroy        empty the stack's buckets (every version) and delete it [CONFIRM=yes]"
+	@echo "  make deploy-local | destroy-local   deploy to / delete from a LocalStack (samlocal)"
+	@echo "  make clean          remove build outputs (.aws-sam, build)"
+	@echo "  make env | tools-env | scan-env     only create the Python environments"
 
 # The functions' environment: the boto3 the Lambda runtime ships, the layer's packages, test tools.
 $(VENV)/.ready: requirements-dev.txt layers/storage/requirements.txt
@@ -62,7 +87,7 @@ build: $(TOOLS)/.ready
 	$(SAM) build --template template.yaml
 
 serve: $(VENV)/.ready
-	PYTHONPATH=local $(PY) -m localapi serve --port $(PORT)
+	PYTHONPATH=local $(PY) -m localapi serve --port $(PORT)$(if $(ENV_VARS), --env-vars $(ENV_VARS))
 
 # An ID token from a running `AUTH_MODE=cognito make serve`, printed as the last line.
 token: $(VENV)/.ready
@@ -71,7 +96,7 @@ token: $(VENV)/.ready
 
 invoke: $(VENV)/.ready
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=UploadFunction EVENT=events/upload.json"; exit 2; }
-	PYTHONPATH=local $(PY) -m localapi invoke $(FUNCTION) $(EVENT)
+	PYTHONPATH=local $(PY) -m localapi invoke $(FUNCTION) $(EVENT)$(if $(ENV_VARS), --env-vars $(ENV_VARS))
 
 events: $(VENV)/.ready
 	$(PY) scripts/make_events.py

@@ -8,10 +8,12 @@ python -m localapi aws    [--host H ...] [--port P]   (only the AWS emulation)
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import urllib.error
@@ -32,7 +34,34 @@ def _wait_for_signal() -> None:
     stop.wait()
 
 
+def busy_port(host: str, port: int) -> bool:
+    """Whether ``port`` is taken (0, any free port, never is)."""
+    if not port:
+        return False
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds it
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _port_is_busy(what: str, variable: str, host: str, port: int) -> int:
+    print(
+        f"{what} port {port} on {host} is busy (another `make serve`?). Stop what uses it, or pick "
+        f"another port: {variable}=8080 make serve",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def serve(args: argparse.Namespace) -> int:
+    # Checked before anything starts, to say which port and what to do instead of a traceback.
+    if busy_port(args.host, args.port):
+        return _port_is_busy("The API's", "PORT", args.host, args.port)
+    if busy_port(args.host, args.aws_port):
+        return _port_is_busy("The AWS emulation's", "AWS_PORT", args.host, args.aws_port)
     app = LocalApp(
         host=args.host,
         port=args.port,
@@ -41,7 +70,13 @@ def serve(args: argparse.Namespace) -> int:
         env_vars=args.env_vars,
         auth_mode=args.auth_mode,
         iam=args.iam,
-    ).start()
+    )
+    try:
+        app.start()  # stops what it started if anything fails
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:  # taken between the check and the start
+            return _port_is_busy("A", "PORT", args.host, args.port)
+        raise
     print(f"AWS emulation (moto): {app.aws.endpoint_url}", file=sys.stderr)
     if args.auth_mode == "cognito":
         print(
@@ -161,15 +196,46 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localapi", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve_parser = commands.add_parser("serve", help="run the API locally")
-    serve_parser.add_argument("--host", default="127.0.0.1")
-    serve_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
-    serve_parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", "0")))
-    serve_parser.add_argument(
-        "--state-dir", type=Path, default=Path(os.environ["STATE_DIR"]) if os.environ.get("STATE_DIR") else None
+    serve_parser = commands.add_parser(
+        "serve",
+        help="run the API locally (make serve)",
+        description="Run the image service locally: the API, the web gallery at /, the API docs at /docs and "
+        "Lambda's Invoke API, over an in-memory AWS emulation (no Docker, no AWS account). Ctrl-C stops it.",
     )
-    serve_parser.add_argument("--env-vars", type=Path)
-    serve_parser.add_argument("--auth-mode", choices=["none", "cognito"], default=os.environ.get("AUTH_MODE", "none"))
+    serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve_parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", "3000")),
+        help="the API's port; 0 picks a free one (default: $PORT or 3000)",
+    )
+    serve_parser.add_argument(
+        "--aws-port",
+        type=int,
+        default=int(os.environ.get("AWS_PORT", "0")),
+        help="the AWS emulation's (moto) port, for tools that talk to it; 0 picks a free one (default: $AWS_PORT or 0)",
+    )
+    serve_parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(os.environ["STATE_DIR"]) if os.environ.get("STATE_DIR") else None,
+        help="keep the photos and tables in this directory, saved as they change "
+        "(default: $STATE_DIR; none: start empty, forget on exit)",
+    )
+    serve_parser.add_argument(
+        "--env-vars",
+        type=Path,
+        help='a JSON file of environment overrides, as `sam local --env-vars`: {"Parameters": {...}} for '
+        'every function, {"UploadFunction": {...}} for one; only variables the template declares '
+        "(make serve ENV_VARS=env.json)",
+    )
+    serve_parser.add_argument(
+        "--auth-mode",
+        choices=["none", "cognito"],
+        default=os.environ.get("AUTH_MODE", "none"),
+        help="none: open, anyone may edit; cognito: sign-in required, as the deployed API "
+        "(tokens from `make token USER=alice`) (default: $AUTH_MODE or none)",
+    )
     _iam_switch(serve_parser)
     serve_parser.set_defaults(run=serve)
 

@@ -13,7 +13,8 @@ from .cognito import LocalUserPool
 from .docs import docs_routes
 from .functions import FunctionPool
 from .gateway import Gateway, make_http_server
-from .notifications import S3EventRelay
+from .notifications import AsyncInvoker, S3EventRelay
+from .persistence import StateStore
 from .template import Template
 from .web import web_routes
 
@@ -78,8 +79,11 @@ class LocalApp:
         self.pools: dict[str, FunctionPool] = {}
         self.gateway: Gateway | None = None
         self._server: Any = None
+        self._server_closed = False
         self._thread: threading.Thread | None = None
         self.s3_events: S3EventRelay | None = None
+        self.async_invoker: AsyncInvoker | None = None
+        self.state: StateStore | None = None
 
     @property
     def url(self) -> str:
@@ -87,37 +91,58 @@ class LocalApp:
         return f"http://{host}:{port}"
 
     def start(self) -> LocalApp:
+        """Start everything; on any failure stop what was started (no moto process is left behind)."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop(save=False)
+            raise
+
+    def _start(self) -> LocalApp:
+        # The port first: a busy one fails here, before any process is started.
+        self._server = make_http_server(None, self._host, self._port)
         self.aws.start()
         if self.state_dir:
-            loaded = self.aws.load_state(self.state_dir)
+            self.state = StateStore(self.state_dir, self.aws)
+            loaded = self.state.load()
             logger.info("loaded %d rows and objects from %s", loaded, self.state_dir)
         environments = function_environments(
             self.template, self.aws.endpoint_url, self._overrides, self.aws.function_credentials
         )
         specs = self.template.functions()
         self.pools = {spec.logical_id: FunctionPool(spec, environments[spec.logical_id]) for spec in specs}
-        # moto notifies nobody: the relay delivers the template's S3 events itself.
+        # moto invokes no function: the relay delivers the template's S3 events itself.
         subscriptions = [(trigger, self.pools[spec.logical_id]) for spec in specs for trigger in spec.s3_triggers]
-        self.s3_events = S3EventRelay(self.aws.clients()[1], subscriptions).start()
-        self._server = make_http_server(None, self._host, self._port)
+        # One asynchronous invoker, as Lambda has: S3 events and Invoke's "Event" type share it.
+        self.async_invoker = AsyncInvoker()
+        self.s3_events = S3EventRelay(self.aws.clients()[1], subscriptions, invoker=self.async_invoker).start()
         user_pool = LocalUserPool(issuer=f"{self.url}/_local") if self.auth_mode == "cognito" else None
         self.gateway = Gateway(self.template, self.pools, stage=self._stage, user_pool=user_pool)
+        self.gateway.async_invoker = self.async_invoker
         self.gateway.extra_routes.update(web_routes(self.auth_mode))  # the web gallery at /
         self.gateway.extra_routes.update(docs_routes())  # the spec at /openapi.yaml, Swagger UI at /docs
         self._server.gateway = self.gateway
+        if self.state is not None:
+            # Every write goes through a function: save after they ran (kill -9 keeps the photos).
+            self.state.start(lambda: sum(pool.invocations for pool in self.pools.values()))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
+    def stop(self, *, save: bool = True) -> None:
+        if self._server is not None and not self._server_closed:
+            if self._thread is not None:
+                self._server.shutdown()
             self._server.server_close()
+            self._server_closed, self._thread = True, None
         if self.s3_events is not None:
-            self.s3_events.stop()
+            self.s3_events.stop()  # and the invoker: what is queued is delivered first
+            self.s3_events = None
+        elif self.async_invoker is not None:
+            self.async_invoker.stop()
         for pool in self.pools.values():
             pool.close()
-        if self.state_dir:
-            self.aws.save_state(self.state_dir)
+        if self.state is not None and save:
+            self.state.stop()
             logger.info("saved the local data to %s", self.state_dir)
         self.aws.stop()

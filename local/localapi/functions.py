@@ -34,6 +34,11 @@ class FunctionTimeout(Exception):
 class FunctionError(Exception):
     """The handler raised, failed to import, or returned something Lambda cannot serialise."""
 
+    def __init__(self, error_type: str = "error", message: str = "") -> None:
+        super().__init__(error_type)
+        self.error_type = error_type
+        self.message = message
+
 
 @dataclass
 class InvokeResult:
@@ -88,7 +93,7 @@ class _Worker:
         except queue.Empty:
             raise FunctionTimeout from None
         if line is None:
-            raise FunctionError("the function's process exited")
+            raise FunctionError("Runtime.ExitError", "the function's process exited")
         return json.loads(line)
 
     def invoke(self, event: dict[str, Any], request_id: str, timeout: float) -> tuple[Any, bool]:
@@ -104,7 +109,7 @@ class _Worker:
         reply = self._read_line(max(0.0, deadline - time.monotonic()))
         self.served += 1
         if not reply.get("ok"):
-            raise FunctionError(reply.get("errorType", "error"))
+            raise FunctionError(reply.get("errorType", "error"), reply.get("errorMessage", ""))
         return reply["result"], cold
 
     def stop(self) -> None:
@@ -123,6 +128,7 @@ class FunctionPool:
         self._busy = 0
         self._max = max_workers
         self._lock = threading.Condition()
+        self.invocations = 0  # finished ones, failed included: the STATE_DIR saver watches it
 
     def _acquire(self) -> _Worker:
         with self._lock:
@@ -141,6 +147,7 @@ class FunctionPool:
 
     def _release(self, worker: _Worker | None) -> None:
         with self._lock:
+            self.invocations += 1
             self._busy -= 1
             if worker is not None:
                 self._idle.append(worker)

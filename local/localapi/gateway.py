@@ -10,10 +10,14 @@ Authentication Token``, an event over Lambda's 6 MB payload is ``413``, a functi
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
+import os
 import re
+import socket
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -25,6 +29,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from .cognito import TOKEN_TTL_SECONDS, InvalidToken, LocalUserPool, is_cognito_username
 from .events import build_proxy_event
 from .functions import FunctionError, FunctionPool, FunctionTimeout
+from .lambda_api import INVOKE_PATH, handle_invoke
+from .notifications import AsyncInvoker
 from .template import Template
 
 logger = logging.getLogger("localapi")
@@ -38,10 +44,18 @@ GATEWAY_ERRORS = {
     "REQUEST_TOO_LARGE": (413, "Request Too Long"),
     "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out"),
     "UNAUTHORIZED": (401, "Unauthorized"),
+    "THROTTLED": (429, "Too Many Requests"),
+    # The HTTP layer's refusals (framing, size of the request line and headers); these are not
+    # API Gateway response types of their own, so DEFAULT_4XX shapes them.
+    "BAD_REQUEST": (400, "Bad Request"),
+    "URI_TOO_LONG": (414, "Request-URI Too Long"),
+    "REQUEST_HEADER_FIELDS_TOO_LARGE": (431, "Request Header Fields Too Large"),
 }
 
 Response = tuple[int, list[tuple[str, str]], bytes]
 
+# The local mode's hint on a puzzling gateway answer (not sent by API Gateway).
+LOCAL_HINT_HEADER = "x-local-hint"
 # Where the local mode hands out ID tokens when AUTH_MODE=cognito (not part of the deployed API).
 TOKEN_PATH = "/_local/token"  # noqa: S105 - a URL path, not a password
 CORS_HEADERS = {
@@ -58,6 +72,11 @@ class ApiRoute:
     resource: str
     pattern: re.Pattern[str]
     pool: FunctionPool
+
+
+def _printable(text: str) -> str:
+    """Visible ASCII only: safe in a header and a log line whatever the client sent."""
+    return re.sub(r"[^!-~]", "?", text)
 
 
 def _resource_pattern(resource: str) -> re.Pattern[str]:
@@ -85,6 +104,9 @@ class Gateway:
     ) -> None:
         self.stage = stage
         self.user_pool = user_pool
+        self.pools = pools
+        # Lambda's Invoke API beside the API (lambda_api.py); Event invocations go to this invoker.
+        self.async_invoker: AsyncInvoker | None = None
         # Routes behind the Cognito authorizer (DefinitionBody "security", resolved for AuthMode).
         self.protected = template.protected_routes()
         self.routes: list[ApiRoute] = []
@@ -119,6 +141,14 @@ class Gateway:
         for name, value in configured.get("ResponseParameters", {}).get("Headers", {}).items():
             headers.append((name, value.strip("'")))
         return status, headers, body.encode()
+
+    @staticmethod
+    def hinted(response: Response, hint: str) -> Response:
+        """A gateway answer as AWS gives it, plus the local mode's hint: an ``x-local-hint`` header
+        (AWS has none) and a log line, for the refusals that puzzle people."""
+        logger.info("hint: %s", hint)
+        status, headers, body = response
+        return status, [*headers, (LOCAL_HINT_HEADER, hint)], body
 
     def preflight(self, request_id: str) -> Response:
         """The OPTIONS answer of SAM's ``Cors`` setting (a mock integration in API Gateway)."""
@@ -166,11 +196,23 @@ class Gateway:
         path = unquote(parts.path) or "/"
         if self.user_pool is not None and method == "POST" and path == TOKEN_PATH:
             return self.issue_token(body, request_id)
+        invocation = INVOKE_PATH.match(parts.path) if method == "POST" else None
+        if invocation is not None:
+            query = parse_qs(parts.query, keep_blank_values=True)
+            return handle_invoke(
+                invocation.group("name"), query, headers, body, self.pools, self.async_invoker, request_id
+            )
         if method == "OPTIONS" and self.cors and any(route.pattern.match(path) for route in self.routes):
             return self.preflight(request_id)
         matched = self.match(method, path)
         if matched is None:
-            return self.gateway_error("MISSING_AUTHENTICATION_TOKEN", request_id)
+            # API Gateway's answer, to the byte; the hint (a header and a log line) is the local mode's.
+            return self.hinted(
+                self.gateway_error("MISSING_AUTHENTICATION_TOKEN", request_id),
+                f"no route {_printable(method[:20])} {_printable(parts.path[:100])}: API Gateway answers an "
+                "unknown route or method this way; "
+                "the routes are at /docs",
+            )
         route, path_parameters = matched
         authorizer = None
         if (route.method, route.resource) in self.protected:
@@ -180,7 +222,12 @@ class Gateway:
             try:
                 authorizer = {"claims": self.user_pool.verify(authorization)}
             except InvalidToken:
-                return self.gateway_error("UNAUTHORIZED", request_id)
+                missing = not authorization
+                return self.hinted(
+                    self.gateway_error("UNAUTHORIZED", request_id),
+                    ("no Authorization header" if missing else "the token was refused (expired or not ours)")
+                    + ": get an ID token with `make token USER=alice` and send -H 'Authorization: Bearer <token>'",
+                )
         query = {name: values for name, values in parse_qs(parts.query, keep_blank_values=True).items()}
         event = build_proxy_event(
             method=method,
@@ -230,9 +277,96 @@ class Gateway:
         return payload["statusCode"], headers, raw
 
 
+# -- the HTTP layer: what API Gateway's front door enforces before any integration runs ----------
+
+# API Gateway's quota: request line plus headers at most 10,240 bytes.
+MAX_REQUEST_LINE_BYTES = 10_240
+MAX_HEADER_BYTES = 10_240
+_CONTROL = re.compile(r'[\x00-\x1f\x7f-\x9f"\\]')
+
+
+def _escape(text: str) -> str:
+    """A log-safe rendering: control characters (a forged log line's newline), quotes, backslashes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+class _BadRequest(Exception):
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket's read side with a deadline for the whole request, not for each ``recv``.
+
+    A per-``recv`` timeout lets a client that sends one byte every few seconds hold a thread
+    forever (slowloris); before each read the remaining time becomes the socket's timeout.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.deadline = 0.0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("request deadline passed")
+        self._sock.settimeout(remaining)
+        return self._sock.recv_into(buffer)
+
+
 class GatewayServer(ThreadingHTTPServer):
+    """A thread per connection, with API Gateway's limits on connections, time and size.
+
+    ``idle_timeout``: how long a keep-alive connection may wait for its next request.
+    ``request_timeout``: how long a client may take to send one request (line, headers, body).
+    ``max_connections``: open connections served at once; more are answered 429 and closed.
+    """
+
     daemon_threads = True
     gateway: Gateway | None = None
+    idle_timeout = float(os.environ.get("LOCALAPI_IDLE_TIMEOUT", "30"))
+    request_timeout = float(os.environ.get("LOCALAPI_REQUEST_TIMEOUT", "10"))
+    max_connections = int(os.environ.get("LOCALAPI_MAX_CONNECTIONS", "64"))
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self.connection_slots = threading.BoundedSemaphore(self.max_connections)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.connection_slots.acquire(blocking=False):
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.connection_slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.connection_slots.release()
+
+    def _refuse(self, request: socket.socket) -> None:
+        """Over the connection limit: API Gateway's throttling answer, without reading the request."""
+        status, headers, body = (
+            self.gateway.gateway_error("THROTTLED", str(uuid.uuid4()))
+            if self.gateway is not None
+            else (429, [], b'{"message": "Too Many Requests"}')
+        )
+        head = [f"HTTP/1.1 {status} Too Many Requests", "Connection: close", f"Content-Length: {len(body)}"]
+        head += [f"{name}: {value}" for name, value in headers]
+        try:
+            request.settimeout(1.0)
+            request.sendall("\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + body)
+        except OSError:
+            pass
+        self.shutdown_request(request)
 
 
 def make_http_server(gateway: Gateway | None, host: str, port: int) -> GatewayServer:
@@ -244,41 +378,147 @@ def make_http_server(gateway: Gateway | None, host: str, port: int) -> GatewaySe
         # TCP_NODELAY: headers and body go out in two writes; with Nagle on, a keep-alive client's
         # delayed ACK stalled every response ~40 ms (make bench: get p50 52 ms -> 4 ms).
         disable_nagle_algorithm = True
+        server: GatewayServer
+
+        def setup(self) -> None:
+            super().setup()
+            self.rfile.close()  # replaced by a reader with a deadline (the socket stays open)
+            self._reader = _DeadlineReader(self.connection)
+            self.rfile = io.BufferedReader(self._reader, 65_536)
+
+        def handle_one_request(self) -> None:
+            # Idle: a kept-alive connection has idle_timeout for the first byte of its next request;
+            # from then on the whole request (line, headers, body) must arrive within request_timeout.
+            self._reader.deadline = time.monotonic() + self.server.idle_timeout
+            try:
+                if not self.rfile.peek(1):
+                    self.close_connection = True
+                    return
+            except (TimeoutError, OSError):
+                self.close_connection = True
+                return
+            self._reader.deadline = time.monotonic() + self.server.request_timeout
+            self._started = time.perf_counter()
+            super().handle_one_request()
+
+        def parse_request(self) -> bool:
+            if len(self.raw_requestline) > MAX_REQUEST_LINE_BYTES:
+                self.requestline, self.request_version, self.command, self.path = "", "", "", ""
+                self._answer(self._gateway().gateway_error("URI_TOO_LONG", str(uuid.uuid4())), close=True)
+                return False
+            return super().parse_request()
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            # http.server's own refusals (bad request line, too many headers, a header line over
+            # 64 KiB, an unsupported version) in API Gateway's JSON instead of an HTML page.
+            kind = {414: "URI_TOO_LONG", 431: "REQUEST_HEADER_FIELDS_TOO_LARGE"}.get(code, "BAD_REQUEST")
+            self._answer(self._gateway().gateway_error(kind, str(uuid.uuid4())), close=True)
+
+        def _gateway(self) -> Gateway:
+            gateway = self.server.gateway
+            assert gateway is not None
+            return gateway
+
+        def _read_body(self) -> bytes | None:
+            """The request body, framed strictly: chunked, or exactly Content-Length bytes."""
+            encodings = self.headers.get_all("Transfer-Encoding") or []
+            lengths = self.headers.get_all("Content-Length") or []
+            if encodings:
+                # Both framings at once is how requests are smuggled past a proxy: refused.
+                if lengths or [e.strip().lower() for e in ",".join(encodings).split(",")] != ["chunked"]:
+                    raise _BadRequest("BAD_REQUEST")
+                return self._read_chunked() or None
+            if not lengths:
+                return None
+            if len(set(lengths)) != 1 or not re.fullmatch(r"[0-9]{1,12}", lengths[0].strip()):
+                raise _BadRequest("BAD_REQUEST")
+            length = int(lengths[0])
+            if length > API_GATEWAY_MAX_BODY_BYTES:
+                raise _BadRequest("REQUEST_TOO_LARGE")
+            body = self.rfile.read(length) if length else b""
+            if len(body) != length:  # the client stopped short of what it announced
+                raise _BadRequest("BAD_REQUEST")
+            return body or None
+
+        def _read_chunked(self) -> bytes:
+            body = bytearray()
+            while True:
+                line = self.rfile.readline(1026)
+                size_text = line.split(b";", 1)[0].strip()
+                if not line.endswith(b"\n") or not re.fullmatch(rb"[0-9A-Fa-f]{1,8}", size_text):
+                    raise _BadRequest("BAD_REQUEST")
+                size = int(size_text, 16)
+                if len(body) + size > API_GATEWAY_MAX_BODY_BYTES:
+                    raise _BadRequest("REQUEST_TOO_LARGE")
+                if size == 0:
+                    break
+                chunk = self.rfile.read(size)
+                if len(chunk) != size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                    raise _BadRequest("BAD_REQUEST")
+                body += chunk
+            for _ in range(100):  # trailer fields, up to the blank line
+                line = self.rfile.readline(MAX_HEADER_BYTES)
+                if line in (b"\r\n", b"\n"):
+                    return bytes(body)
+                if not line.endswith(b"\n"):
+                    break
+            raise _BadRequest("BAD_REQUEST")
 
         def _serve(self) -> None:
-            started = time.perf_counter()
-            gateway = self.server.gateway  # type: ignore[attr-defined]
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > API_GATEWAY_MAX_BODY_BYTES:
-                status, headers, body = gateway.gateway_error("REQUEST_TOO_LARGE", str(uuid.uuid4()))
-                self.close_connection = True  # the body is not read
+            gateway = self._gateway()
+            header_bytes = sum(len(name) + len(value) + 4 for name, value in self.headers.items())
+            try:
+                if header_bytes > MAX_HEADER_BYTES:
+                    raise _BadRequest("REQUEST_HEADER_FIELDS_TOO_LARGE")
+                raw_body = self._read_body()
+            except _BadRequest as refused:
+                # Never executed: the request is not what it claimed to be (or too big to read).
+                self._answer(gateway.gateway_error(refused.kind, str(uuid.uuid4())), close=True)
+                return
+            except (TimeoutError, OSError):
+                self._answer(gateway.gateway_error("BAD_REQUEST", str(uuid.uuid4())), close=True)
+                return
+            extra = gateway.extra_routes.get(urlsplit(self.path).path) if self.command == "GET" else None
+            if extra is not None:
+                answer = extra()
             else:
-                raw_body = self.rfile.read(length) if length else None
-                extra = gateway.extra_routes.get(urlsplit(self.path).path) if self.command == "GET" else None
-                if extra is not None:
-                    status, headers, body = extra()
-                else:
-                    multi: dict[str, list[str]] = {}
-                    for name, value in self.headers.items():
-                        multi.setdefault(name, []).append(value)
-                    status, headers, body = gateway.handle(
-                        self.command, self.path, multi, raw_body, self.client_address[0]
-                    )
+                multi: dict[str, list[str]] = {}
+                for name, value in self.headers.items():
+                    multi.setdefault(name, []).append(value)
+                answer = gateway.handle(self.command, self.path, multi, raw_body, self.client_address[0])
+            self._answer(answer)
+
+        def _answer(self, answer: Response, *, close: bool = False) -> None:
+            status, headers, body = answer
+            if getattr(self, "request_version", "") not in ("HTTP/1.0", "HTTP/1.1"):
+                self.request_version = "HTTP/1.1"  # an error before the version was read, or HTTP/0.9
+            if close:
+                self.close_connection = True  # what is left of the request is not read
+            self.connection.settimeout(self.server.request_timeout)  # a client that never reads
             self.send_response_only(status)
             for name, value in headers:
                 if name.lower() not in ("content-length", "connection", "transfer-encoding"):
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Date", self.date_time_string())
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+            if close:
+                self.send_header("Connection", "close")
+            try:
+                self.end_headers()
+                if getattr(self, "command", None) != "HEAD":
+                    self.wfile.write(body)
+            except OSError:  # the client went away (or stopped reading): nothing to tell it
+                self.close_connection = True
             request_id = next((v for n, v in headers if n == "x-amzn-RequestId"), "-")
+            started = getattr(self, "_started", None) or time.perf_counter()
             latency = (time.perf_counter() - started) * 1000
-            # Like an API Gateway access log line: who, what, status, latency, request id.
+            # Like an API Gateway access log line: who, what, status, latency, request id. The path
+            # only: query strings carry titles and cursors, and nothing a client sends can forge a line.
+            path = _escape(urlsplit(getattr(self, "path", None) or "").path)[:200]
+            method = _escape(getattr(self, "command", None) or "-")[:20]
             sys.stderr.write(
-                f'{self.client_address[0]} "{self.command} {self.path[:200]}" {status} {len(body)}B '
-                f"{latency:.0f}ms requestId={request_id}\n"
+                f'{self.client_address[0]} "{method} {path}" '
+                f"{status} {len(body)}B {latency:.0f}ms requestId={request_id}\n"
             )
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve

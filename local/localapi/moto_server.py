@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -38,10 +39,24 @@ def serialized(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]
     return application
 
 
+def exit_with_parent(interval: float = 0.5) -> None:
+    """Stop when the local mode that started this server is gone, even by ``kill -9`` (it runs in
+    a session of its own, so no signal of the terminal reaches it)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
 def main(argv: list[str]) -> int:
     host, port = argv[1], int(argv[2])
     os.environ.setdefault("MOTO_PORT", str(port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    exit_with_parent()
     app: Callable[..., Iterable[bytes]] = DomainDispatcherApplication(create_backend_app)
     if iam_enforced():
         app = IamEnforcer(app)
