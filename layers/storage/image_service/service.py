@@ -35,7 +35,7 @@ from .cursors import CursorCodec
 from .direct_upload import attempt_object_key, thumbnail_key_of
 from .errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, UploadRejected
 from .ids import is_image_id, new_image_id, timestamp_ms
-from .images_repository import ImagesRepository
+from .images_repository import ImagesRepository, Rejection
 from .models import Image, ImageEdit, ImagePage, ListQuery, NewImage, UploadRequest
 from .object_removal import remove_objects
 from .tag_index import TagIndex
@@ -317,14 +317,12 @@ class ImageService:
 
     def get(self, image_id: str) -> Image:
         """The image; for a direct upload the service refused, ``UploadRejected`` with its reason."""
-        found = self._images.get(image_id)
+        found = self._images.get_image_or_rejection(image_id, now=self._clock_ms() // 1000)
+        if isinstance(found, Rejection):
+            raise UploadRejected(f"the upload was rejected: {found.message}", code=found.code)
         if found is None:
-            rejection = self._images.get_rejection(image_id, now=self._clock_ms() // 1000)
-            if rejection is not None:
-                code, message = rejection
-                raise UploadRejected(f"the upload was rejected: {message}", code=code)
             raise NotFound("image not found")
-        return found[0]
+        return found
 
     def download_url(self, image_id: str, variant: str = "original") -> dict[str, Any]:
         found = self._images.get(image_id)
