@@ -21,7 +21,7 @@ help:
 	@echo "make lint | build | deploy | deploy-local | destroy-local | events | clean"
 
 # The functions' environment: the boto3 the Lambda runtime ships, the layer's packages, test tools.
-$(VENV)/.ready: requirements-dev.txt layers/storage/requirements.txt
+$(VENV)/.ready: requirements-dev.txt layers/storage/requirements.txt layers/imaging/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@

@@ -16,6 +16,6 @@ from pathlib import Path
 # The layer (``image_service``) and the local mode (``localapi``) are imported the way the tests
 # import them: from the source tree.
 _ROOT = Path(__file__).resolve().parent.parent
-for _path in (_ROOT / "local", _ROOT / "layers" / "storage"):
+for _path in (_ROOT / "local", _ROOT / "layers" / "imaging", _ROOT / "layers" / "storage"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))

@@ -119,8 +119,10 @@ def cold_table(data: dict[str, Any]) -> list[Table]:
         f"Pillow alone ({data['pillow_modules']} modules) in a fresh interpreter: "
         f"{data['pillow_import_alone_ms']:.0f} ms, the init time the layer's extra package adds to a function "
         "that imports it",
-        f"compiling the layer's {data['layer_source_files']} source files: {data['layer_compile_ms']:.0f} ms of each "
-        "import (Lambda cannot write .pyc files, and the layer ships none)",
+        f"layer sources shipped as bytecode: {data.get('layer_bytecode_files', 0)}; without bytecode: "
+        f"{data['layer_source_files']}, compiling them costs {data['layer_compile_ms']:.0f} ms of each import "
+        "(Lambda cannot write .pyc files)",
+        "+ first upload: the handler, then what the first POST /images imports (Pillow, which init leaves out)",
     ]
     return [Table("Cold start: handler module import", headers, rows, notes)]
 
@@ -173,13 +175,15 @@ def package_table(data: dict[str, Any]) -> list[Table]:
                 f"{info['share_of_limit'] * 100:.1f}%" if deployed else "",
             ]
         )
-    headers = ["artifact", "kind", "files", "unzipped", "zipped", "function + layer", "of 250 MB"]
-    parts = ", ".join(f"{name} {size:,} B" for name, size in data["layer_parts_bytes"].items())
+    headers = ["artifact", "kind", "files", "unzipped", "zipped", "function + its layers", "of 250 MB"]
     notes = [
-        f"layer: {parts}",
-        f"the layer's own code is {data['layer_own_code_bytes']:,} B; its extra packages (Pillow) "
-        f"{data['layer_extra_packages_bytes']:,} B",
+        f"{layer}: " + ", ".join(f"{name} {size:,} B" for name, size in parts.items())
+        for layer, parts in data["layer_parts_bytes"].items()
     ]
+    notes.append(
+        f"the layers' own code (image_service, with bytecode) is {data['layer_own_code_bytes']:,} B; "
+        f"their extra packages (Pillow) {data['layer_extra_packages_bytes']:,} B"
+    )
     return [Table("Package size (sam build output)", headers, rows, notes)]
 
 

@@ -19,7 +19,13 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "layers" / "storage"), str(ROOT / "local"), str(ROOT / "scripts")]
+# Both layers (the imaging layer adds Pillow's modules to the package image_service).
+sys.path[:0] = [
+    str(ROOT / "layers" / "storage"),
+    str(ROOT / "layers" / "imaging"),
+    str(ROOT / "local"),
+    str(ROOT / "scripts"),
+]
 
 from moto import mock_aws  # noqa: E402  (imported before any client is created, so moto sees them all)
 

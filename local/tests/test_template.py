@@ -62,7 +62,10 @@ def test_environment_merges_globals_resolves_refs_and_drops_no_value() -> None:
     assert upload["MAX_IMAGE_BYTES"] == "4500000"
     assert "AWS_ENDPOINT_URL" not in upload  # !If with an empty EndpointUrl -> AWS::NoValue
     assert functions["ListFunction"].environment["CURSOR_SECRET"] == "s" * 32  # dynamic reference resolved
-    assert all(spec.layer_dirs == (ROOT / "layers" / "storage",) for spec in functions.values())
+    # The Globals' layer first, then the function's own (as SAM merges the two lists).
+    storage, imaging = ROOT / "layers" / "storage", ROOT / "layers" / "imaging"
+    assert functions["UploadFunction"].layer_dirs == (storage, imaging)
+    assert all(spec.layer_dirs == (storage,) for name, spec in functions.items() if name != "UploadFunction")
 
 
 def test_endpoint_parameter_sets_the_endpoint_variable() -> None:
