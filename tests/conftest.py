@@ -257,6 +257,8 @@ def storage_problems(
             problems.append(f"tag row ({tag}, {image_id}) is not among the image's tags")
         elif row.get("user_tag", {}).get("S") != f"{image['user_id']['S']}#{tag}":
             problems.append(f"tag row ({tag}, {image_id}) has a wrong user_tag")
+        elif any(row.get(name) != value for name, value in image.items() if name != "version"):
+            problems.append(f"tag row ({tag}, {image_id}) lists other fields than its image")
     orphans = sorted(key for key in objects - referenced if not (staging and key.startswith(staging)))
     problems += [f"orphan object {key} (no metadata)" for key in orphans]
     return problems
