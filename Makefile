@@ -105,7 +105,7 @@ scan: $(SCAN)/.ready
 	$(SCAN)/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
 # -- Benchmarks: what costs money and latency (bench/, docs/performance.md) ----------------------
-# AWS calls per operation, reads per page vs collection size, cold start, memory, package size
+# AWS calls per operation, reads per page vs collection size, cold start, memory, package size,
 # the local mode under load, and a cost model. Writes bench/results/*.json and report.md and prints the tables
 # (about 5 minutes on 2 cores). `make test` runs a tiny version (tests/bench).
 .PHONY: bench
