@@ -289,8 +289,8 @@ class ImagesRepository:
             }
         }
         removed = tuple(tag for tag in image.tags if tag not in updated.tags)
-        added = replace(updated, tags=tuple(tag for tag in updated.tags if tag not in image.tags))
-        actions = [update_image, *self._tags.delete_actions(image.image_id, removed), *self._tags.put_actions(added)]
+        # Every row the image keeps or gains is (re)written: each carries the listed fields.
+        actions = [update_image, *self._tags.delete_actions(image.image_id, removed), *self._tags.put_actions(updated)]
         return updated if self._transact(actions) else None
 
     def _transact(self, actions: list[dict[str, Any]]) -> bool:
@@ -319,6 +319,22 @@ class ImagesRepository:
         }
         rows = query_newest_first(self._dynamodb, self.table_name, params, limit + 1, start)
         return [item_to_image(row) for row in rows[:limit]], len(rows) > limit
+
+    def from_tag_rows(self, rows: list[dict[str, Any]]) -> list[Image]:
+        """The images of ``rows`` (tag rows), in their order.
+
+        A row carries the image's listed fields, so no read is needed. Rows written before they
+        did (keys only) are completed with one ``BatchGetItem``; an image deleted meanwhile is
+        left out.
+        """
+        bare = [row["image_id"]["S"] for row in rows if "object_key" not in row]
+        found = self.get_many(bare) if bare else {}
+        images = []
+        for row in rows:
+            image = item_to_image(row) if "object_key" in row else found.get(row["image_id"]["S"])
+            if image is not None:
+                images.append(image)
+        return images
 
     def get_many(self, image_ids: list[str]) -> dict[str, Image]:
         """The images among ``image_ids`` that exist, by id (``BatchGetItem``)."""

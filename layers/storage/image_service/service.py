@@ -345,13 +345,12 @@ class ImageService:
             items, more = self._images.newest_for_user(query.user_id, limit=query.limit, after=after)
             position = {"image_id": items[-1].image_id, "created_at": items[-1].created_at} if items else None
         else:
-            ids, more = self._tags.newest_image_ids(
+            rows, more = self._tags.newest_rows(
                 query.tag, user_id=query.user_id, limit=query.limit, after_image_id=after and after.get("image_id")
             )
-            found = self._images.get_many(ids)
-            # A row deleted between the two reads is skipped; the cursor still follows the ids.
-            items = [found[image_id] for image_id in ids if image_id in found]
-            position = {"image_id": ids[-1]} if ids else None
+            # One Query: the tag rows carry the listed fields (tag_index says why).
+            items = self._images.from_tag_rows(rows)
+            position = {"image_id": rows[-1]["image_id"]["S"]} if rows else None
         next_token = self._cursors.encode(scope, position) if more and position else None
         # Signing is local (no AWS call): a page carries its thumbnails' URLs.
         thumbnails = {
