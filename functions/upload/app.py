@@ -35,7 +35,8 @@ def create(event: dict[str, Any]) -> LambdaResponse:
             request_bytes(event), content_type, query_parameters(event), max_image_bytes=SETTINGS.max_image_bytes
         )
     else:
-        new_image = parse_upload(request_body(event), max_image_bytes=SETTINGS.max_image_bytes)
+        query = event.get("multiValueQueryStringParameters") or event.get("queryStringParameters") or {}
+        new_image = parse_upload(request_body(event), max_image_bytes=SETTINGS.max_image_bytes, params=query)
     owner = owner_for_upload(event, SETTINGS.auth_mode, new_image.user_id)
     image = SERVICE.upload(replace(new_image, user_id=owner))
     return json_response(201, image.to_public_dict())
