@@ -138,7 +138,7 @@ def _layer_error_codes() -> set[str]:
         if isinstance(cls, type) and issubclass(cls, errors.ServiceError)
     }
     codes: set[str] = set()
-    for module in (ROOT / "layers" / "storage" / "image_service").glob("*.py"):
+    for module in (ROOT / "layers").glob("*/image_service/*.py"):  # the storage and imaging layers
         for node in ast.walk(ast.parse(module.read_text())):
             if not isinstance(node, ast.Call):
                 continue
