@@ -67,6 +67,11 @@ def resolve(node: Any, root: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
 def _whole_value_pattern(
     validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
 ) -> Iterator[ValidationError]:
+    if isinstance(instance, str) and "\\p{" in pattern and any(unicodedata.category(c) == "Cn" for c in instance):
+        # Unicode properties are read with the runtime's Unicode version (the code's): a code
+        # point that a newer version of the regex engine knows as a letter is no letter here yet.
+        yield ValidationError(f"{instance!r} has code points unassigned in Unicode {unicodedata.unidata_version}")
+        return
     if isinstance(instance, str) and not _ecma_anchors(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
