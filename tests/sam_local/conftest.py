@@ -54,6 +54,22 @@ KNOWN_GAPS: dict[str, str] = {
     f"{_BAD_INPUT}[not-utf8]": _NOT_UTF8,
     # A type that is not a binary media type (image/tiff) reaches the runtime as text.
     f"{_BAD_INPUT}[raw-unsupported-type]": _NOT_UTF8,
+    # A photo under a type that is not a binary media type (a form, text, none): text with bytes
+    # that are not UTF-8, which API Gateway replaces and the SAM CLI cannot put into an event.
+    f"{_BAD_INPUT}[multipart-form]": _NOT_UTF8,
+    "tests/e2e/test_upload_styles.py::test_a_multipart_form_from_curl_is_415_with_what_to_send": _NOT_UTF8,
+    **{
+        f"tests/e2e/test_upload_styles.py::test_an_undeclared_image_is_415_with_what_to_send[{case}]": _NOT_UTF8
+        for case in (
+            "headers0-Content-Type application/x-www-form-urlencoded",
+            "headers1-Content-Type text/plain",
+            "headers2-no Content-Type",
+        )
+    },
+    "tests/e2e/test_upload_styles.py::test_size_errors_name_the_route_for_bigger_photos": _PAYLOAD_LIMIT,
+    "tests/e2e/test_iam.py::test_presigned_get_with_a_bad_signature_is_refused": (
+        "make sam-api's containers sign with the developer's key, whose URLs the emulation does not check"
+    ),
 }
 
 
