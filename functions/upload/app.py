@@ -11,6 +11,7 @@ from urllib.parse import unquote_plus
 
 import image_service.imaging  # noqa: F401 - load Pillow during init, not on the first request
 from image_service import log, metrics
+from image_service.aws import make_clients
 from image_service.config import Settings
 from image_service.http import (
     LambdaResponse,
@@ -21,6 +22,7 @@ from image_service.http import (
     request_body,
     request_bytes,
 )
+from image_service.idempotency import IdempotencyStore, scope_of
 from image_service.identity import uploader, writer_id
 from image_service.service import ImageService
 from image_service.validation import (
@@ -34,7 +36,9 @@ from image_service.validation import (
 )
 
 SETTINGS = Settings.from_env()
-SERVICE = ImageService.from_settings(SETTINGS)  # created once per container, reused while warm
+CLIENTS = make_clients(SETTINGS)  # created once per container, reused while warm
+SERVICE = ImageService.from_settings(SETTINGS, clients=CLIENTS)
+IDEMPOTENCY = IdempotencyStore(CLIENTS[0], SETTINGS.idempotency_table) if SETTINGS.idempotency_table else None
 
 
 def create(event: dict[str, Any]) -> LambdaResponse:
@@ -78,7 +82,11 @@ ROUTES = {
 
 @api_handler
 def api_request(event: dict[str, Any], context: Any) -> LambdaResponse:
-    return ROUTES[(event.get("httpMethod", ""), event.get("resource", ""))](event)
+    route = ROUTES[(event.get("httpMethod", ""), event.get("resource", ""))]
+    if IDEMPOTENCY is None:
+        return route(event)
+    # Every route here is a write that takes Idempotency-Key: a repeat is answered from the record.
+    return IDEMPOTENCY.run(event, context, scope_of(event, SETTINGS.auth_mode), lambda: route(event))
 
 
 def finalise_uploads(event: dict[str, Any], context: Any) -> dict[str, Any]:
