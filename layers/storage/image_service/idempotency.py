@@ -54,7 +54,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .aws import error_code, translate_aws_errors
-from .errors import BadRequest, ServiceError
+from .errors import BadRequest, IdempotencyInProgress, IdempotencyKeyReused, ServiceError
 from .http import LambdaResponse, header, json_response, query_parameters, request_body
 from .identity import caller_id
 
@@ -68,16 +68,6 @@ RETENTION_SECONDS = 24 * 3600
 DEFAULT_LEASE_SECONDS = 20
 IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
-
-
-class IdempotencyKeyReused(ServiceError):
-    status = 422
-    code = "idempotency_key_reused"
-
-
-class IdempotencyInProgress(ServiceError):
-    status = 409
-    code = "idempotency_in_progress"
 
 
 def parse_key(value: str | None) -> str | None:
