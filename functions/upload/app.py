@@ -53,9 +53,13 @@ def create(event: dict[str, Any]) -> LambdaResponse:
         refuse_unreadable_upload(content_type, body)
         new_image = parse_upload(body, max_image_bytes=SETTINGS.max_image_bytes)
     owner = uploader(event, SETTINGS.auth_mode, new_image.user_id)
-    image = SERVICE.upload(replace(new_image, user_id=owner.user_id, user_name=owner.user_name))
+    image, duplicate = SERVICE.upload_unless_duplicate(
+        replace(new_image, user_id=owner.user_id, user_name=owner.user_name)
+    )
+    if duplicate:  # the caller has this very file already: that photo, nothing stored
+        return json_response(200, {**image.to_public_dict(), "duplicate": True})
     metrics.image_stored("raw" if raw else "json", image.size_bytes)
-    return json_response(201, image.to_public_dict())
+    return json_response(201, {**image.to_public_dict(), "duplicate": False})
 
 
 def start_direct_upload(event: dict[str, Any]) -> LambdaResponse:
