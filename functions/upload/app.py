@@ -63,7 +63,7 @@ def create(event: dict[str, Any]) -> LambdaResponse:
     if duplicate:  # the caller has this very file already: that photo, nothing stored
         return json_response(200, {**image.to_public_dict(), "duplicate": True})
     metrics.image_stored("raw" if raw else "json", image.size_bytes)
-    return json_response(201, {**image.to_public_dict(), "duplicate": False})
+    return json_response(201, image.to_public_dict())
 
 
 def start_direct_upload(event: dict[str, Any]) -> LambdaResponse:

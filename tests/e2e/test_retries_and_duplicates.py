@@ -76,7 +76,7 @@ def test_concurrent_repeats_are_one_201_and_replays_or_409s(api: Api, user: str)
 
 def test_the_same_file_again_is_the_stored_photo_unless_allowed(api: Api, user: str) -> None:
     first = raw_upload(api, user)
-    assert first.status_code == 201 and first.json()["duplicate"] is False
+    assert first.status_code == 201 and "duplicate" not in first.json()
     again = api.request(
         "POST",
         "/images",

@@ -157,7 +157,6 @@ def test_upload_event_returns_the_image_object(aws: SimpleNamespace) -> None:
         "size_bytes",
         "sha256",
         "received_sha256",
-        "duplicate",
         "width",
         "height",
         "created_at",

@@ -39,7 +39,6 @@ class TagIndex:
 
         listed = image_to_item(image)
         del listed["version"]  # the images row's; a tag row is rewritten with it, never on its own
-        listed.pop("user_sha256", None)  # the images table's index key, no use here
         return [
             {
                 "Put": {
