@@ -8,6 +8,7 @@ local API Gateway emulator produces. Run from the repository root: ``python scri
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import sys
 import uuid
@@ -86,9 +87,14 @@ def by_id(
     )
 
 
-def upload(body: bytes, user: str | None = "alice") -> dict:
+def upload(body: bytes, user: str | None = "alice", headers: dict[str, list[str]] | None = None) -> dict:
     return event(
-        "POST", "/images", "/images", headers=JSON_HEADERS, body=body, authorizer=claims(user) if user else None
+        "POST",
+        "/images",
+        "/images",
+        headers={**JSON_HEADERS, **(headers or {})},
+        body=body,
+        authorizer=claims(user) if user else None,
     )
 
 
@@ -119,6 +125,22 @@ EVENTS = {
         binary_media_types=["image/*"],
         authorizer=claims("alice"),
     ),
+    # A retry-safe upload: the same event again is answered from the first (Idempotent-Replayed).
+    "upload_idempotent.json": upload(
+        upload_body(title="Sent twice", image_base64=base64.b64encode(png_bytes(40, 30)).decode("ascii")),
+        headers={"Idempotency-Key": ["5b0c1f9e-8d4a-4f2b-9c3e-1a7d6e5f4b3c"]},
+    ),
+    # The same file as upload.json, stored again on purpose (without the flag: 200, duplicate).
+    "upload_allow_duplicate.json": event(
+        "POST",
+        "/images",
+        "/images",
+        headers={"Content-Type": ["image/png"], "User-Agent": ["curl/8.5.0"]},
+        query={"user_id": ["alice"], "title": ["Sunset, again"], "allow_duplicate": ["true"]},
+        body=png_bytes(64, 48),
+        binary_media_types=["image/*"],
+        authorizer=claims("alice"),
+    ),
     "upload_direct.json": event(
         "POST",
         "/images/uploads",
@@ -139,6 +161,10 @@ EVENTS = {
     "list_by_tag.json": listing(tag="sunset"),
     "list_by_user_and_tag.json": listing(user_id=sub_of("alice"), tag="sunset"),
     "list_missing_filter.json": listing(limit="10"),
+    # Is this file already there? (the SHA-256 of upload.json's picture, as sent)
+    "list_by_checksum.json": listing(
+        user_id=sub_of("alice"), sha256=hashlib.sha256(png_bytes(64, 48)).hexdigest(), limit="10"
+    ),
     "list_bad_token.json": listing(user_id=sub_of("alice"), next_token="forged"),  # noqa: S106 - a deliberately bad token
     "get.json": by_id("GET"),
     "get_not_found.json": by_id("GET", image_id="01JDQ8ZB3F2T6X8W4N5R7K9M0Z"),

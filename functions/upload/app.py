@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from image_service import log, metrics
+from image_service.aws import make_clients
 from image_service.config import Settings
 from image_service.http import (
     LambdaResponse,
@@ -25,6 +26,7 @@ from image_service.http import (
     request_body,
     request_bytes,
 )
+from image_service.idempotency import IdempotencyStore, scope_of
 from image_service.identity import uploader, writer_id
 from image_service.service import ImageService
 from image_service.validation import (
@@ -38,7 +40,9 @@ from image_service.validation import (
 )
 
 SETTINGS = Settings.from_env()
-SERVICE = ImageService.from_settings(SETTINGS)  # created once per container, reused while warm
+CLIENTS = make_clients(SETTINGS)  # created once per container, reused while warm
+SERVICE = ImageService.from_settings(SETTINGS, clients=CLIENTS)
+IDEMPOTENCY = IdempotencyStore(CLIENTS[0], SETTINGS.idempotency_table) if SETTINGS.idempotency_table else None
 
 
 def create(event: dict[str, Any]) -> LambdaResponse:
@@ -54,7 +58,11 @@ def create(event: dict[str, Any]) -> LambdaResponse:
         query = event.get("multiValueQueryStringParameters") or event.get("queryStringParameters") or {}
         new_image = parse_upload(body, max_image_bytes=SETTINGS.max_image_bytes, params=query)
     owner = uploader(event, SETTINGS.auth_mode, new_image.user_id)
-    image = SERVICE.upload(replace(new_image, user_id=owner.user_id, user_name=owner.user_name))
+    image, duplicate = SERVICE.upload_unless_duplicate(
+        replace(new_image, user_id=owner.user_id, user_name=owner.user_name)
+    )
+    if duplicate:  # the caller has this very file already: that photo, nothing stored
+        return json_response(200, {**image.to_public_dict(), "duplicate": True})
     metrics.image_stored("raw" if raw else "json", image.size_bytes)
     return json_response(201, image.to_public_dict())
 
@@ -83,7 +91,11 @@ ROUTES = {
 
 @api_handler
 def api_request(event: dict[str, Any], context: Any) -> LambdaResponse:
-    return ROUTES[(event.get("httpMethod", ""), event.get("resource", ""))](event)
+    route = ROUTES[(event.get("httpMethod", ""), event.get("resource", ""))]
+    if IDEMPOTENCY is None:
+        return route(event)
+    # Every route here is a write that takes Idempotency-Key: a repeat is answered from the record.
+    return IDEMPOTENCY.run(event, context, scope_of(event, SETTINGS.auth_mode), lambda: route(event))
 
 
 def finalise_uploads(event: dict[str, Any], context: Any) -> dict[str, Any]:

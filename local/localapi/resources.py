@@ -15,6 +15,8 @@ def create_resources(template: Template, dynamodb: Any, s3: Any, secretsmanager:
     for definition in template.table_definitions():
         if definition["TableName"] not in existing:
             dynamodb.create_table(**definition)
+        else:
+            add_missing_indexes(dynamodb, definition)
     buckets = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
     for name in template.bucket_names():
         if name in buckets:
@@ -28,6 +30,22 @@ def create_resources(template: Template, dynamodb: Any, s3: Any, secretsmanager:
                 "BlockPublicPolicy": True,
                 "RestrictPublicBuckets": True,
             },
+        )
+
+
+def add_missing_indexes(dynamodb: Any, definition: dict[str, Any]) -> None:
+    """Add the template's GSIs a table kept from an earlier run (STATE_DIR) does not have yet, as
+    a CloudFormation update would; without them a query on a new index fails."""
+    described = dynamodb.describe_table(TableName=definition["TableName"])["Table"]
+    present = {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
+    for index in definition.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in present:
+            continue
+        names = {part["AttributeName"] for part in index["KeySchema"]}
+        dynamodb.update_table(
+            TableName=definition["TableName"],
+            AttributeDefinitions=[a for a in definition["AttributeDefinitions"] if a["AttributeName"] in names],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
         )
 
 

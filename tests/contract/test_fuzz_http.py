@@ -93,7 +93,8 @@ STORED_IDS: list[str] = []
 @pytest.fixture(scope="module", autouse=True)
 def stored_images(contract_app: LocalApp) -> None:
     for number in range(8):
-        body = {"user_id": "fuzz", "tags": [f"t{number % 3}"], "content_type": "image/gif"}
+        # The same picture each time, eight photos: allow_duplicate (else the first is answered).
+        body = {"user_id": "fuzz", "tags": [f"t{number % 3}"], "content_type": "image/gif", "allow_duplicate": True}
         response = requests.post(
             f"{contract_app.url}/images",
             json={**body, "image_base64": generators.image_base64("image/gif")},

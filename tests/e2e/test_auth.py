@@ -40,7 +40,13 @@ def sub_of(token: str) -> str:
 
 
 def upload_body(**fields: object) -> dict:
-    return {"content_type": "image/png", "image_base64": base64.b64encode(picture()).decode(), **fields}
+    # The same picture every time, each upload a photo of its own (not a duplicate answered).
+    return {
+        "content_type": "image/png",
+        "image_base64": base64.b64encode(picture()).decode(),
+        "allow_duplicate": True,
+        **fields,
+    }
 
 
 def test_signed_in_upload_belongs_to_the_callers_sub_and_shows_the_name(secured: Api, user: str) -> None:

@@ -131,7 +131,8 @@ def test_jpeg_with_gps_comes_back_without_it_unless_kept(api: Api, user: str) ->
             "/images",
             data=phone_jpeg(),
             headers={"Content-Type": "image/jpeg"},
-            params={"user_id": user, "keep_location": str(keep).lower()},
+            # The same file twice: the second is stored anew (else the first is answered, 200).
+            params={"user_id": user, "keep_location": str(keep).lower(), "allow_duplicate": "true"},
         )
         assert response.status_code == 201, response.text
         assert response.json()["location_removed"] is (not keep)

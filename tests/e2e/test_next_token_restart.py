@@ -16,7 +16,12 @@ pytestmark = pytest.mark.skipif(bool(EXTERNAL_BASE_URL), reason="starts and stop
 
 
 def _second_page_token(app: LocalApp) -> str:
-    body = {"user_id": "restarter", "content_type": "image/png", "image_base64": base64.b64encode(picture()).decode()}
+    body = {
+        "user_id": "restarter",
+        "content_type": "image/png",
+        "image_base64": base64.b64encode(picture()).decode(),
+        "allow_duplicate": True,  # two photos of the same picture
+    }
     for _ in range(2):
         assert requests.post(app.url + "/images", json=body, timeout=20).status_code == 201
     page = requests.get(app.url + "/images", params={"user_id": "restarter", "limit": "1"}, timeout=20).json()

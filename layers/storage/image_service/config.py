@@ -41,6 +41,8 @@ class Settings:
     thumbnail_max_side: int = 320
     # The ARN of that secret (only the list function has it).
     cursor_secret_id: str = ""
+    # Idempotency-Key records (only the upload function has the table).
+    idempotency_table: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -68,6 +70,7 @@ class Settings:
             thumbnail_max_side=_bounded(env, "THUMBNAIL_MAX_SIDE", 320, 16, 2048),
             # Only the list function signs cursors; the others have no such variable.
             cursor_secret_id=env.get("CURSOR_SECRET_ARN", ""),
+            idempotency_table=env.get("IDEMPOTENCY_TABLE_NAME", ""),
         )
 
 

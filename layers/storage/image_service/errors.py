@@ -67,6 +67,20 @@ class UploadRejected(ServiceError):
     code = "upload_rejected"
 
 
+class IdempotencyInProgress(ServiceError):
+    """A request with the same ``Idempotency-Key`` is still running (see ``idempotency``)."""
+
+    status = 409
+    code = "idempotency_in_progress"
+
+
+class IdempotencyKeyReused(ServiceError):
+    """An ``Idempotency-Key`` already used for a different request (see ``idempotency``)."""
+
+    status = 422
+    code = "idempotency_key_reused"
+
+
 class ServiceUnavailable(ServiceError):
     """A dependency failed in a way a retry may fix (throttling, timeouts, 5xx)."""
 

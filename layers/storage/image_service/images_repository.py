@@ -18,6 +18,7 @@ from .models import Image, ImageEdit, UploadRequest
 from .tag_index import TagIndex, query_newest_first
 
 USER_INDEX = "user_id-index"
+CHECKSUM_INDEX = "user_sha256-index"
 PENDING = "pending"
 REJECTED = "rejected"
 _BATCH_GET_MAX_KEYS = 100
@@ -42,7 +43,20 @@ def image_to_item(image: Image, version: int = 1) -> dict[str, Any]:
         "location_removed": {"BOOL": image.location_removed},
         "version": {"N": str(version)},
         **({"user_name": {"S": image.user_name}} if image.user_name else {}),
+        **(
+            {
+                "received_sha256": {"S": image.received_sha256},
+                "user_sha256": {"S": checksum_key(image.user_id, image.received_sha256)},
+            }
+            if image.received_sha256
+            else {}
+        ),
     }
+
+
+def checksum_key(user_id: str, received_sha256: str) -> str:
+    """The ``user_sha256-index`` key: one user's copies of one file."""
+    return f"{user_id}#{received_sha256}"
 
 
 def pending_to_item(image_id: str, request: UploadRequest, expires_at: int) -> dict[str, Any]:
@@ -93,6 +107,7 @@ def item_to_image(item: dict[str, Any]) -> Image:
         variants=tuple(v["S"] for v in item.get("variants", {}).get("L", [{"S": "original"}])),
         location_removed=item.get("location_removed", {}).get("BOOL", False),
         user_name=item.get("user_name", {}).get("S"),
+        received_sha256=item.get("received_sha256", {}).get("S"),
     )
 
 
@@ -131,8 +146,12 @@ class ImagesRepository:
         self.table_name = table_name
         self._tags = tag_index
 
-    def add(self, image: Image) -> None:
-        """Write ``image`` and its tag rows together; fail if the id already exists."""
+    def add(self, image: Image, *, also: tuple[dict[str, Any], ...] = ()) -> bool:
+        """Write ``image`` and its tag rows together; fail if the id already exists.
+
+        ``also``: more conditional actions of the same transaction (a checksum claim). Returns
+        False if a condition failed (the id is new, so that is one of them); True once written.
+        """
         put_image = {
             "Put": {
                 "TableName": self.table_name,
@@ -140,8 +159,12 @@ class ImagesRepository:
                 "ConditionExpression": "attribute_not_exists(image_id)",
             }
         }
-        with translate_aws_errors("the image table"):
-            self._dynamodb.transact_write_items(TransactItems=[put_image, *self._tags.put_actions(image)])
+        actions = [put_image, *self._tags.put_actions(image), *also]
+        if not also:
+            with translate_aws_errors("the image table"):
+                self._dynamodb.transact_write_items(TransactItems=actions)
+            return True
+        return self._transact(actions)
 
     def get(self, image_id: str, *, consistent: bool = False) -> tuple[Image, int] | None:
         """The image and its row version, or ``None``."""
@@ -313,6 +336,27 @@ class ImagesRepository:
             "IndexName": USER_INDEX,
             "KeyConditionExpression": "user_id = :user_id",
             "ExpressionAttributeValues": {":user_id": {"S": user_id}},
+        }
+        rows = query_newest_first(self._dynamodb, self.table_name, params, limit + 1, start)
+        return [item_to_image(row) for row in rows[:limit]], len(rows) > limit
+
+    def with_checksum(
+        self, user_id: str, received_sha256: str, *, limit: int, after: dict[str, str] | None = None
+    ) -> tuple[list[Image], bool]:
+        """Up to ``limit`` of ``user_id``'s images of that received file, newest first, and
+        whether more exist (``user_sha256-index``; eventually consistent, like every GSI)."""
+        key = checksum_key(user_id, received_sha256)
+        start = None
+        if after is not None:
+            start = {
+                "user_sha256": {"S": key},
+                "created_at": {"S": after["created_at"]},
+                "image_id": {"S": after["image_id"]},
+            }
+        params = {
+            "IndexName": CHECKSUM_INDEX,
+            "KeyConditionExpression": "user_sha256 = :key",
+            "ExpressionAttributeValues": {":key": {"S": key}},
         }
         rows = query_newest_first(self._dynamodb, self.table_name, params, limit + 1, start)
         return [item_to_image(row) for row in rows[:limit]], len(rows) > limit

@@ -28,11 +28,17 @@ class Image:
     # owner itself is ``user_id``, an id that is never given to anyone else (Cognito: ``sub``).
     # None for images stored before names were kept: their user_id was the user name.
     user_name: str | None = None
+    # SHA-256 of the file as the service received it (``sha256`` is of what is stored, which
+    # differs when location data was removed): what a client can compute on its own copy, so
+    # duplicates are found by it. None for images stored before it was recorded.
+    received_sha256: str | None = None
 
     def to_public_dict(self) -> dict[str, Any]:
         """The API's image object. The S3 key is an internal detail and stays out."""
         body = asdict(self)
         del body["object_key"]
+        if self.received_sha256 is None:
+            del body["received_sha256"]
         body["user_name"] = self.user_name or self.user_id
         body["tags"] = list(self.tags)
         body["variants"] = list(self.variants)
@@ -71,6 +77,8 @@ class NewImage:
     data: bytes = field(repr=False)
     keep_location: bool = False
     user_name: str | None = None  # decided with the owner (identity.uploader)
+    # Store the file even if this user already has it (else the stored photo is answered).
+    allow_duplicate: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,8 @@ class ListQuery:
     tag: str | None
     limit: int
     next_token: str | None
+    # The user's photos whose received file has this SH-256 (lower-case hex); with user_id only.
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from .blob_store import BlobStore, ObjectMissing
 from .config import Settings
 from .cursors import CursorCodec
 from .direct_upload import attempt_object_key, thumbnail_key_of
+from .duplicates import ChecksumClaims
 from .errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, UploadRejected
 from .ids import is_image_id, new_image_id, timestamp_ms
 from .images_repository import ImagesRepository, Rejection
@@ -97,6 +98,7 @@ class ImageService:
         download_url_ttl_seconds: int,
         clock_ms: Callable[[], int] | None = None,
         settings: Settings | None = None,
+        claims: ChecksumClaims | None = None,
     ) -> None:
         self._settings = settings or Settings.from_env({})
         self._images = images
@@ -105,6 +107,7 @@ class ImageService:
         self._cursors = cursors
         self._download_ttl = download_url_ttl_seconds
         self._clock_ms = clock_ms or (lambda: int(datetime.now(UTC).timestamp() * 1000))
+        self._claims = claims
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clients: tuple[Any, Any] | None = None) -> ImageService:
@@ -117,6 +120,7 @@ class ImageService:
             cursors=CursorCodec(settings.cursor_secret) if settings.cursor_secret else None,
             download_url_ttl_seconds=settings.download_url_ttl_seconds,
             settings=settings,
+            claims=ChecksumClaims(dynamodb, settings.idempotency_table) if settings.idempotency_table else None,
         )
 
     # -- writes ---------------------------------------------------------------------------
@@ -126,7 +130,8 @@ class ImageService:
         if new.user_id is None:
             raise ValueError("the owner of a new image must be decided before upload")
         image_id = new_image_id(self._clock_ms())
-        image = self._store_objects(image_id, new)
+        received = hashlib.sha256(new.data).digest()  # reused as the stored one if nothing is stripped
+        image = replace(self._store_objects(image_id, new, digest_of_data=received), received_sha256=received.hex())
         try:
             self._images.add(image)
         except Exception:
@@ -134,6 +139,43 @@ class ImageService:
                 raise
         logger.info("image uploaded", extra={"image_id": image_id, "size_bytes": image.size_bytes})
         return image
+
+    def upload_unless_duplicate(self, new: NewImage) -> tuple[Image, bool]:
+        """Like ``upload``, unless the owner already has this file: then ``(that photo, True)``
+        and nothing is stored (see ``duplicates``). ``(new photo, False)`` otherwise."""
+        if new.user_id is None:
+            raise ValueError("the owner of a new image must be decided before upload")
+        if new.allow_duplicate or self._claims is None:
+            return self.upload(new), False
+        digest = hashlib.sha256(new.data).digest()
+        received = digest.hex()
+        found, _ = self._images.with_checksum(new.user_id, received, limit=1)
+        if found:
+            return found[0], True
+        image_id = new_image_id(self._clock_ms())
+        image = replace(self._store_objects(image_id, new, digest_of_data=digest), received_sha256=received)
+        stale: str | None = None
+        for _ in range(_WRITE_ATTEMPTS):
+            now = self._clock_ms() // 1000
+            claim = self._claims.put_action(new.user_id, received, image_id, now=now, stale_holder=stale)
+            try:
+                if self._images.add(image, also=(claim,)):
+                    logger.info("image uploaded", extra={"image_id": image_id, "size_bytes": image.size_bytes})
+                    return image, False
+            except Exception:
+                if not self._committed_anyway(image):
+                    raise
+                return image, False
+            # Another upload of this file committed first (or a claim outlived its photo).
+            holder = self._claims.holder(new.user_id, received, now=now)
+            kept = self._images.get(holder, consistent=True) if holder else None
+            if kept is not None:
+                self._discard_objects(image)
+                logger.info("duplicate upload", extra={"image_id": kept[0].image_id})
+                return kept[0], True
+            stale = holder  # its photo was deleted since: replace the claim
+        self._discard_objects(image)
+        raise ServiceUnavailable("the image table is busy, please retry")
 
     def start_direct_upload(self, request: UploadRequest) -> dict[str, Any]:
         """Reserve an id and hand out a pre-signed S3 POST; the image appears once finalised."""
@@ -175,6 +217,8 @@ class ImageService:
             image = self._store_objects(
                 image_id, new, digest_of_data=streamed_digest, object_key=attempt_object_key(image_id)
             )
+            # The checksum of the file as received (hashed while streaming): see ``duplicates``.
+            image = replace(image, received_sha256=streamed_digest.hex())
         except ObjectMissing:
             return None  # another delivery already finished (or rejected) this upload
         except (BadRequest, PayloadTooLarge) as rejected:
@@ -347,8 +391,15 @@ class ImageService:
         if self._cursors is None:
             raise RuntimeError("CURSOR_SECRET is not configured")
         scope = f"user={query.user_id or ''}&tag={query.tag or ''}"
+        if query.sha256 is not None:
+            scope += f"&sha256={query.sha256}"
         after = self._cursors.decode(query.next_token, scope) if query.next_token else None
-        if query.tag is None:
+        if query.sha256 is not None:
+            # One user's copies of one file (validation: with user_id, without tag).
+            assert query.user_id is not None
+            items, more = self._images.with_checksum(query.user_id, query.sha256, limit=query.limit, after=after)
+            position = {"image_id": items[-1].image_id, "created_at": items[-1].created_at} if items else None
+        elif query.tag is None:
             assert query.user_id is not None  # validation guarantees one filter
             items, more = self._images.newest_for_user(query.user_id, limit=query.limit, after=after)
             position = {"image_id": items[-1].image_id, "created_at": items[-1].created_at} if items else None

@@ -9,6 +9,7 @@ import binascii
 import json
 import re
 import unicodedata
+from dataclasses import replace
 from typing import Any
 
 from .errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
@@ -41,10 +42,11 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_NEXT_TOKEN_CHARS = 1024
 METADATA_FIELDS = frozenset({"user_id", "title", "description", "tags", "content_type", "keep_location"})
-UPLOAD_FIELDS = METADATA_FIELDS | {"image_base64"}
-RAW_UPLOAD_PARAMETERS = frozenset({"user_id", "title", "description", "tags", "keep_location"})
+UPLOAD_FIELDS = METADATA_FIELDS | {"image_base64", "allow_duplicate"}
+RAW_UPLOAD_PARAMETERS = frozenset({"user_id", "title", "description", "tags", "keep_location", "allow_duplicate"})
 EDIT_FIELDS = frozenset({"title", "description", "tags"})
-LIST_PARAMETERS = frozenset({"user_id", "tag", "limit", "next_token"})
+LIST_PARAMETERS = frozenset({"user_id", "tag", "limit", "next_token", "sha256"})
+SHA256_PATTERN = re.compile(r"^[0-9A-Fa-f]{64}$")
 # Room for the JSON fields around the base64 string when pre-checking a body's length.
 _JSON_FIELDS_ALLOWANCE = 64 * 1024
 # A raw body of this type is an image whose format the bytes' own signature decides.
@@ -268,7 +270,8 @@ def parse_upload(body: str | None, *, max_image_bytes: int, params: dict[str, An
     fields = parse_json_object(body)
     if "image_base64" not in fields and not (set(fields) - UPLOAD_FIELDS):
         raise BadRequest("image_base64 is required", code="missing_field")
-    meta = _metadata({k: v for k, v in fields.items() if k != "image_base64"}, METADATA_FIELDS)
+    meta = _metadata({k: v for k, v in fields.items() if k not in ("image_base64", "allow_duplicate")}, METADATA_FIELDS)
+    allow_duplicate = _flag(fields.get("allow_duplicate", False), "allow_duplicate")
     encoded = fields["image_base64"]
     if not isinstance(encoded, str):
         raise BadRequest("image_base64 must be a string", code="invalid_base64")
@@ -277,7 +280,7 @@ def parse_upload(body: str | None, *, max_image_bytes: int, params: dict[str, An
     data = decode_base64(encoded)
     if len(data) > max_image_bytes:
         raise upload_too_large(max_image_bytes)
-    return check_image(meta, data, max_image_bytes)
+    return replace(check_image(meta, data, max_image_bytes), allow_duplicate=allow_duplicate)
 
 
 def parse_raw_upload(
@@ -290,6 +293,7 @@ def parse_raw_upload(
         raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)[:200]}", code="unknown_field")
     if "tags" in fields:
         fields["tags"] = [tag for tag in fields["tags"].split(",") if tag.strip()]
+    allow_duplicate = _flag(fields.pop("allow_duplicate", False), "allow_duplicate")
     if len(data) > max_image_bytes:
         raise upload_too_large(max_image_bytes)
     if (content_type or "").split(";", 1)[0].strip().lower() == UNDECLARED_IMAGE_TYPE:
@@ -298,7 +302,9 @@ def parse_raw_upload(
 
         content_type = inspect_image(data).content_type
     fields["content_type"] = content_type or ""
-    return check_image(_metadata(fields, METADATA_FIELDS), data, max_image_bytes)
+    return replace(
+        check_image(_metadata(fields, METADATA_FIELDS), data, max_image_bytes), allow_duplicate=allow_duplicate
+    )
 
 
 def parse_upload_request(body: str | None) -> UploadRequest:
@@ -375,7 +381,20 @@ def parse_list_query(params: dict[str, str]) -> ListQuery:
     next_token = params.get("next_token") or None
     if next_token is not None and len(next_token) > MAX_NEXT_TOKEN_CHARS:
         raise BadRequest("next_token is malformed", code="invalid_next_token")
-    return ListQuery(user_id=user_id, tag=tag, limit=limit, next_token=next_token)
+    sha256 = parse_sha256_filter(params.get("sha256") or None, user_id=user_id, tag=tag)
+    return ListQuery(user_id=user_id, tag=tag, limit=limit, next_token=next_token, sha256=sha256)
+
+
+def parse_sha256_filter(value: str | None, *, user_id: str | None, tag: str | None) -> str | None:
+    """``sha256``: one user's copies of a file (64 hex digits, either case), so with ``user_id``
+    and without ``tag`` (the index is per user and file: see ``duplicates``)."""
+    if value is None:
+        return None
+    if not SHA256_PATTERN.fullmatch(value):
+        raise BadRequest("sha256 must be 64 hexadecimal digits", code="invalid_sha256")
+    if user_id is None or tag is not None:
+        raise BadRequest("sha256 lists one user's photos: give user_id and no tag", code="invalid_filter")
+    return value.lower()
 
 
 def parse_image_id(path_parameters: dict[str, str] | None) -> str:
