@@ -124,12 +124,12 @@ class ImagesRepository:
         self.table_name = table_name
         self._tags = tag_index
 
-    def add(self, image: Image) -> None:
+    def add(self, image: Image, *, version: int = 1) -> None:
         """Write ``image`` and its tag rows together; fail if the id already exists."""
         put_image = {
             "Put": {
                 "TableName": self.table_name,
-                "Item": image_to_item(image),
+                "Item": image_to_item(image, version),
                 "ConditionExpression": "attribute_not_exists(image_id)",
             }
         }

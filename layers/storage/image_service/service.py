@@ -34,6 +34,7 @@ from .config import Settings
 from .cursors import CursorCodec
 from .direct_upload import attempt_object_key, thumbnail_key_of
 from .errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, UploadRejected
+from .etags import Precondition, PreconditionFailed, etag_for
 from .ids import is_image_id, new_image_id, timestamp_ms
 from .images_repository import ImagesRepository
 from .models import Image, ImageEdit, ImagePage, ListQuery, NewImage, UploadRequest
@@ -238,16 +239,19 @@ class ImageService:
             raise
         return image
 
-    def delete(self, image_id: str, *, caller: str | None = None) -> None:
-        """Delete an image; with a ``caller``, only if they own it."""
+    def delete(self, image_id: str, *, caller: str | None = None, if_match: Precondition | None = None) -> None:
+        """Delete an image; with a ``caller``, only if they own it; with ``if_match``, only if
+        it is still in a state the caller has seen (else ``PreconditionFailed``)."""
         read: list[Image] = []  # the row the removal was attempted on, for a lost response
+        versions: list[int] = []
 
         def remove(image: Image, version: int) -> bool:
             read.append(image)
+            versions.append(version)
             return self._images.remove(image, version, owner=caller)
 
         try:
-            image, _ = self._conditional_write(image_id, caller, remove)
+            image, version, _ = self._conditional_write(image_id, caller, remove, if_match)
         except NotFound:
             # Nothing to delete, but an earlier delete may have removed the metadata and then
             # failed on the objects: finish it, so a retry leaves no bytes behind. Only for an id
@@ -260,18 +264,18 @@ class ImageService:
             # The transaction may have committed with its response lost: then go on.
             if not read or self._images.get(image_id, consistent=True) is not None:
                 raise
-            image = read[-1]
-        self._remove_objects_or_restore(image)
+            image, version = read[-1], versions[-1]
+        self._remove_objects_or_restore(image, version)
         logger.info("image deleted", extra={"image_id": image_id})
 
-    def _remove_objects_or_restore(self, image: Image) -> None:
+    def _remove_objects_or_restore(self, image: Image, version: int) -> None:
         """The objects of an image whose metadata is removed; the metadata back if S3 kept them."""
         removal = remove_objects(self._blobs, keys_of(image))
         if removal.complete:
             return
         assert removal.error is not None
         if image.object_key in removal.still_stored:
-            self._restore_metadata(image)
+            self._restore_metadata(image, version)
         else:
             # The original is gone (or may be): listing the photo again would show no bytes. What
             # is left is invisible; the log names it, and the client's retry (404) removes it.
@@ -286,19 +290,32 @@ class ImageService:
 
     def edit(self, image_id: str, edit: ImageEdit, *, caller: str | None = None) -> Image:
         """Change title, description and/or tags; metadata and tag rows change together."""
-        _, updated = self._conditional_write(
-            image_id, caller, lambda img, v: self._images.update(img, v, edit, owner=caller)
+        return self.edit_with_etag(image_id, edit, caller=caller)[0]
+
+    def edit_with_etag(
+        self, image_id: str, edit: ImageEdit, *, caller: str | None = None, if_match: Precondition | None = None
+    ) -> tuple[Image, str]:
+        """``edit``, only if the photo is in a state ``if_match`` names; the edited photo and its new ETag."""
+        _, version, updated = self._conditional_write(
+            image_id, caller, lambda img, v: self._images.update(img, v, edit, owner=caller), if_match
         )
         logger.info("image edited", extra={"image_id": image_id})
-        return updated
+        return updated, etag_for(image_id, version + 1)  # update() wrote version + 1
 
     def _conditional_write(
-        self, image_id: str, caller: str | None, write: Callable[[Image, int], Any]
-    ) -> tuple[Image, Any]:
-        """Read, check ownership, write conditionally on the version read; retry if it changed.
+        self,
+        image_id: str,
+        caller: str | None,
+        write: Callable[[Image, int], Any],
+        if_match: Precondition | None = None,
+    ) -> tuple[Image, int, Any]:
+        """Read, check ownership and ``if_match``, write conditionally on the version read; retry
+        if it changed. Returns the row read, its version and what ``write`` returned.
 
         The read gives a clear 404 or 403; the condition on version and owner makes the write
         itself atomic, so a concurrent edit or delete can never be overwritten or resurrected.
+        ``if_match`` is checked against the version read, the very version the write is
+        conditional on: a change in between fails the write, and the next read fails the check.
         """
         for attempt in range(_WRITE_ATTEMPTS):
             found = self._images.get(image_id, consistent=True)
@@ -307,9 +324,14 @@ class ImageService:
             image, version = found
             if caller is not None and image.user_id != caller:
                 raise Forbidden("only the owner can change or delete this image")
+            if if_match is not None and not if_match.matches_strongly(etag_for(image_id, version)):
+                raise PreconditionFailed(
+                    "the photo was changed since you read it (If-Match names another version): "
+                    "read it again (its ETag) and repeat the change if it still applies"
+                )
             result = write(image, version)
             if result:
-                return image, result
+                return image, version, result
             time.sleep(random.uniform(0, 0.02) * (attempt + 1))  # noqa: S311 - jitter, not security
         raise ServiceUnavailable("the image is being changed, please retry")
 
@@ -317,6 +339,10 @@ class ImageService:
 
     def get(self, image_id: str) -> Image:
         """The image; for a direct upload the service refused, ``UploadRejected`` with its reason."""
+        return self.get_with_etag(image_id)[0]
+
+    def get_with_etag(self, image_id: str) -> tuple[Image, str]:
+        """``get``, and the ETag of the state read (it changes with every edit)."""
         found = self._images.get(image_id)
         if found is None:
             rejection = self._images.get_rejection(image_id, now=self._clock_ms() // 1000)
@@ -324,7 +350,8 @@ class ImageService:
                 code, message = rejection
                 raise UploadRejected(f"the upload was rejected: {message}", code=code)
             raise NotFound("image not found")
-        return found[0]
+        image, version = found
+        return image, etag_for(image_id, version)
 
     def download_url(self, image_id: str, variant: str = "original") -> dict[str, Any]:
         found = self._images.get(image_id)
@@ -395,9 +422,10 @@ class ImageService:
                 "could not remove the objects of a failed upload", extra={"image_id": image.image_id}, exc_info=True
             )
 
-    def _restore_metadata(self, image: Image) -> None:
+    def _restore_metadata(self, image: Image, version: int) -> None:
         try:
-            self._images.add(image)
+            # At the version it had: its ETag is the one clients saw, never an older state's.
+            self._images.add(image, version=version)
         except Exception:
             logger.error(
                 "could not restore metadata after a failed object delete",
