@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from image_service.errors import BadRequest, ServiceUnavailable
-from image_service.etags import PreconditionFailed, etag_for, parse_precondition
+from image_service.errors import BadRequest, PreconditionFailed, ServiceUnavailable
+from image_service.etags import etag_for, parse_precondition
 from image_service.models import ImageEdit
 from tests.conftest import invoke, new_image
 

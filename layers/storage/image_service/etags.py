@@ -21,15 +21,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from .errors import BadRequest, ServiceError
-
-
-class PreconditionFailed(ServiceError):
-    """``If-Match`` named a state of the photo that is not its current one."""
-
-    status = 412
-    code = "precondition_failed"
-
+from .errors import BadRequest
 
 # RFC 9110 entity-tag: [W/] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text (no obs-text here).
 _ENTITY_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e]*)"')

@@ -33,8 +33,16 @@ from .blob_store import BlobStore, ObjectMissing
 from .config import Settings
 from .cursors import CursorCodec
 from .direct_upload import attempt_object_key, thumbnail_key_of
-from .errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, UploadRejected
-from .etags import Precondition, PreconditionFailed, etag_for
+from .errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    ServiceUnavailable,
+    UploadRejected,
+)
+from .etags import Precondition, etag_for
 from .ids import is_image_id, new_image_id, timestamp_ms
 from .images_repository import ImagesRepository
 from .models import Image, ImageEdit, ImagePage, ListQuery, NewImage, UploadRequest
