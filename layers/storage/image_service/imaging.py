@@ -137,3 +137,9 @@ def make_thumbnail(data: bytes, max_side: int) -> bytes:
         out = io.BytesIO()
         upright.save(out, "JPEG", quality=82, optimize=True, progressive=True)
         return out.getvalue()
+
+
+def make_display(data: bytes, max_side: int) -> bytes:
+    """The display variant: the thumbnail's code path at a viewer's size (JPEG, upright, no
+    EXIF at all, so no location whatever the original kept)."""
+    return make_thumbnail(data, max_side)

@@ -32,7 +32,7 @@ from .aws import make_clients
 from .blob_store import BlobStore, ObjectMissing
 from .config import Settings
 from .cursors import CursorCodec
-from .direct_upload import attempt_object_key, thumbnail_key_of
+from .direct_upload import attempt_object_key, display_key_of, thumbnail_key_of
 from .errors import (
     BadRequest,
     Forbidden,
@@ -66,20 +66,35 @@ def thumbnail_key_for(image_id: str) -> str:
     return f"thumbnails/{image_id}.jpg"
 
 
+def display_key_for(image_id: str) -> str:
+    return f"displays/{image_id}.jpg"
+
+
 def upload_key_for(image_id: str) -> str:
     return f"{UPLOAD_PREFIX}{image_id}"
 
 
 def keys_for_id(image_id: str) -> list[str]:
     """The objects an image uploaded through the API has (a direct upload's keys are in its row)."""
-    return [object_key_for(image_id), thumbnail_key_for(image_id)]
+    return [object_key_for(image_id), thumbnail_key_for(image_id), display_key_for(image_id)]
 
 
 def keys_of(image: Image) -> list[str]:
     keys = [image.object_key]
     if "thumbnail" in image.variants:
         keys.append(thumbnail_key_of(image.object_key))
+    if "display" in image.variants:
+        keys.append(display_key_of(image.object_key))
     return keys
+
+
+def variant_key(image: Image, variant: str) -> str:
+    """The object of one of ``image``'s variants (it must be in ``image.variants``)."""
+    if variant == "thumbnail":
+        return thumbnail_key_of(image.object_key)
+    if variant == "display":
+        return display_key_of(image.object_key)
+    return image.object_key
 
 
 def created_at_of(image_id_ms: int) -> str:
@@ -202,15 +217,20 @@ class ImageService:
     def _store_objects(
         self, image_id: str, new: NewImage, digest_of_data: bytes | None = None, object_key: str | None = None
     ) -> Image:
-        """Put the original (location removed unless kept) and its thumbnail; return the Image.
+        """Put the original (location removed unless kept), its thumbnail and its display variant
+        (longest side ``display_max_side``, JPEG, upright, no EXIF); return the Image.
 
         ``digest_of_data``: the SHA-256 of ``new.data`` if already known (hashed while streaming),
         reused when the stored bytes are those very bytes. ``object_key``: where the original
-        goes (default ``images/{id}``); the thumbnail goes beside it.
+        goes (default ``images/{id}``); the thumbnail and the display variant go beside it.
+
+        Every photo gets a display JPEG, even one already small: the viewer then always asks for
+        the same variant and always gets an upright JPEG without location (a small PNG or GIF
+        original could be neither), for a few hundred KB at most per photo.
         """
         assert new.user_id is not None
         # Pillow is imported here, not at the top: only the upload function pays for it.
-        from .imaging import THUMBNAIL_CONTENT_TYPE, decoding_damage, make_thumbnail  # noqa: PLC0415
+        from .imaging import THUMBNAIL_CONTENT_TYPE, decoding_damage, make_display, make_thumbnail  # noqa: PLC0415
         from .location import strip_location  # noqa: PLC0415
 
         # Decoding happens here (once, for the thumbnail), before anything is stored: a cut-off
@@ -220,6 +240,7 @@ class ImageService:
                 (new.data, False) if new.keep_location else strip_location(new.data, new.content_type)
             )
             thumbnail = make_thumbnail(data, self._settings.thumbnail_max_side)
+            display = make_display(data, self._settings.display_max_side)
         digest = digest_of_data if digest_of_data and data is new.data else hashlib.sha256(data).digest()
         image = Image(
             image_id=image_id,
@@ -235,14 +256,15 @@ class ImageService:
             height=new.height,
             created_at=created_at_of(timestamp_ms(image_id)),
             object_key=object_key or object_key_for(image_id),
-            variants=("original", "thumbnail"),
+            variants=("original", "thumbnail", "display"),
             location_removed=location_removed,
         )
         try:
             self._blobs.put(image.object_key, data, content_type=image.content_type, sha256_digest=digest)
             self._blobs.put(thumbnail_key_of(image.object_key), thumbnail, content_type=THUMBNAIL_CONTENT_TYPE)
+            self._blobs.put(display_key_of(image.object_key), display, content_type=THUMBNAIL_CONTENT_TYPE)
         except Exception:
-            # Even a put that "failed" may have stored its object (a lost response): remove both.
+            # Even a put that "failed" may have stored its object (a lost response): remove all.
             self._discard_objects(image)
             raise
         return image
@@ -368,8 +390,7 @@ class ImageService:
         image = found[0]
         if variant not in image.variants:
             raise NotFound(f"this image has no {variant}")
-        key = image.object_key if variant == "original" else thumbnail_key_of(image.object_key)
-        url = self._blobs.presigned_get_url(key, expires_in=self._download_ttl)
+        url = self._blobs.presigned_get_url(variant_key(image, variant), expires_in=self._download_ttl)
         return {"url": url, "expires_in": self._download_ttl, "variant": variant}
 
     def list(self, query: ListQuery) -> ImagePage:
