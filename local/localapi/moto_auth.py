@@ -217,6 +217,8 @@ class IamEnforcer:
             return self._check_s3(principal, method, raw_uri, headers, body)
         if credential.service == "dynamodb":
             checks = dynamodb_checks(headers.get("x-amz-target", ""), body)
+        elif credential.service == "secretsmanager":
+            checks = secretsmanager_checks(headers.get("x-amz-target", ""), body)
         else:
             action = headers.get("x-amz-target", "").rpartition(".")[2] or dict(parse_qsl(body.decode())).get("Action")
             # Other services: checked against "*" (their resource ARNs are not worked out here);
@@ -330,6 +332,23 @@ def dynamodb_checks(target: str, body: bytes) -> list[tuple[str, str]]:
     if "ResourceArn" in request:
         return [(f"dynamodb:{operation}", request["ResourceArn"])]
     return [(f"dynamodb:{operation}", "*")]
+
+
+def secretsmanager_checks(target: str, body: bytes) -> list[tuple[str, str]]:
+    """(action, resource) for a Secrets Manager call: the secret it names (by ARN or by name)."""
+    operation = target.rpartition(".")[2]
+    try:
+        secret_id = str(json.loads(body or b"{}").get("SecretId", ""))
+    except (ValueError, AttributeError):
+        secret_id = ""
+    if not secret_id:
+        return [(f"secretsmanager:{operation}", "*")]
+    arn = (
+        secret_id
+        if secret_id.startswith("arn:")
+        else f"arn:aws:secretsmanager:us-east-1:{ACCOUNT_ID}:secret:{secret_id}"
+    )
+    return [(f"secretsmanager:{operation}", arn)]
 
 
 def s3_checks(

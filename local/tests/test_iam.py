@@ -15,7 +15,7 @@ import pytest
 from localapi import moto_auth
 from localapi.aws_backend import LOCAL_CREDENTIALS, AwsEmulation
 from localapi.iam import function_roles, iam_enforced
-from localapi.moto_auth import dynamodb_checks, s3_checks
+from localapi.moto_auth import dynamodb_checks, s3_checks, secretsmanager_checks
 from localapi.presign import S3Error, check_post_policy, check_presigned_url_times
 from localapi.template import Template
 
@@ -91,6 +91,17 @@ def test_s3_calls_are_checked_as_iam_actions() -> None:
         ("s3:PutObject", "arn:aws:s3:::b/k"),
         ("s3:GetObject", "arn:aws:s3:::b/src key"),
     ]
+
+
+def test_secrets_manager_calls_are_checked_on_the_secret_they_name() -> None:
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:stack-CursorSigningSecret"
+    target = "secretsmanager.GetSecretValue"
+    assert secretsmanager_checks(target, json.dumps({"SecretId": arn}).encode()) == [
+        ("secretsmanager:GetSecretValue", arn)
+    ]
+    by_name = json.dumps({"SecretId": "stack-CursorSigningSecret"}).encode()
+    assert secretsmanager_checks(target, by_name) == [("secretsmanager:GetSecretValue", arn)]
+    assert secretsmanager_checks("secretsmanager.ListSecrets", b"{}") == [("secretsmanager:ListSecrets", "*")]
 
 
 # -- roles from the template ---------------------------------------------------------------------

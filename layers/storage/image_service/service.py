@@ -44,7 +44,7 @@ from .errors import (
 )
 from .etags import Precondition, etag_for
 from .ids import is_image_id, new_image_id, timestamp_ms
-from .images_repository import ImagesRepository
+from .images_repository import ImagesRepository, Rejection
 from .models import Image, ImageEdit, ImagePage, ListQuery, NewImage, UploadRequest
 from .object_removal import remove_objects
 from .tag_index import TagIndex
@@ -373,12 +373,10 @@ class ImageService:
 
     def get_with_etag(self, image_id: str) -> tuple[Image, str]:
         """``get``, and the ETag of the state read (it changes with every edit)."""
-        found = self._images.get(image_id)
+        found = self._images.get_image_or_rejection(image_id, now=self._clock_ms() // 1000)
+        if isinstance(found, Rejection):
+            raise UploadRejected(f"the upload was rejected: {found.message}", code=found.code)
         if found is None:
-            rejection = self._images.get_rejection(image_id, now=self._clock_ms() // 1000)
-            if rejection is not None:
-                code, message = rejection
-                raise UploadRejected(f"the upload was rejected: {message}", code=code)
             raise NotFound("image not found")
         image, version = found
         return image, etag_for(image_id, version)
@@ -403,13 +401,12 @@ class ImageService:
             items, more = self._images.newest_for_user(query.user_id, limit=query.limit, after=after)
             position = {"image_id": items[-1].image_id, "created_at": items[-1].created_at} if items else None
         else:
-            ids, more = self._tags.newest_image_ids(
+            rows, more = self._tags.newest_rows(
                 query.tag, user_id=query.user_id, limit=query.limit, after_image_id=after and after.get("image_id")
             )
-            found = self._images.get_many(ids)
-            # A row deleted between the two reads is skipped; the cursor still follows the ids.
-            items = [found[image_id] for image_id in ids if image_id in found]
-            position = {"image_id": ids[-1]} if ids else None
+            # One Query: the tag rows carry the listed fields (tag_index says why).
+            items = self._images.from_tag_rows(rows)
+            position = {"image_id": rows[-1]["image_id"]["S"]} if rows else None
         next_token = self._cursors.encode(scope, position) if more and position else None
         # Signing is local (no AWS call): a page carries its thumbnails' URLs.
         thumbnails = {
