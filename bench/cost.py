@@ -136,7 +136,7 @@ def run(*, repeats: int = 5, photo_bytes: int = PHOTO_BYTES) -> dict[str, Any]:
 
     with mock_aws(), harness.metered_logs(meter):
         dynamodb, s3 = harness.admin_clients()
-        create_resources(template, dynamodb, s3)
+        create_resources(template, dynamodb, s3, harness.admin_client("secretsmanager"))
         scenario = Scenario(template, meter)
         body = json.dumps(
             {

@@ -53,7 +53,8 @@ def create(event: dict[str, Any]) -> LambdaResponse:
     else:
         body = request_body(event)
         refuse_unreadable_upload(content_type, body)
-        new_image = parse_upload(body, max_image_bytes=SETTINGS.max_image_bytes)
+        query = event.get("multiValueQueryStringParameters") or event.get("queryStringParameters") or {}
+        new_image = parse_upload(body, max_image_bytes=SETTINGS.max_image_bytes, params=query)
     owner = uploader(event, SETTINGS.auth_mode, new_image.user_id)
     image = SERVICE.upload(replace(new_image, user_id=owner.user_id, user_name=owner.user_name))
     metrics.image_stored("raw" if raw else "json", image.size_bytes)

@@ -120,7 +120,8 @@ def normalize(instance: Any, schema: Mapping[str, Any]) -> Any:
         return schema.get("x-aliases", {}).get(text, text)
     if isinstance(instance, list) and isinstance(schema.get("items"), Mapping):
         items = [normalize(item, schema["items"]) for item in instance]
-        if "dedupe" in steps and len(items) <= schema.get("x-max-items-before-dedupe", len(items)):
+        # maxItems counts the list as sent: only a list within it is merged (a longer one fails).
+        if "dedupe" in steps and len(items) <= schema.get("maxItems", len(items)):
             unique: dict[str, Any] = {}
             for item in items:
                 unique.setdefault(json.dumps(item, sort_keys=True), item)

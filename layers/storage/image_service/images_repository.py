@@ -145,25 +145,22 @@ class ImagesRepository:
 
     def get(self, image_id: str, *, consistent: bool = False) -> tuple[Image, int] | None:
         """The image and its row version, or ``None``."""
+        found = self.read(image_id, consistent=consistent)
+        return found if isinstance(found, tuple) else None
+
+    def read(self, image_id: str, *, consistent: bool = False) -> tuple[Image, int] | str | None:
+        """The image and its row version; ``PENDING`` for a direct upload not finalised yet (not
+        an image); ``None`` when the id has no row at all."""
         with translate_aws_errors("the image table"):
             response = self._dynamodb.get_item(
                 TableName=self.table_name, Key={"image_id": {"S": image_id}}, ConsistentRead=consistent
             )
         item = response.get("Item")
-        if item is None or "status" in item:  # a pending direct upload is not an image yet
+        if item is None:
             return None
+        if "status" in item:
+            return PENDING
         return item_to_image(item), int(item.get("version", {}).get("N", "1"))
-
-    def has_row(self, image_id: str) -> bool:
-        """True if the id has any row: an image, or a direct upload still pending."""
-        with translate_aws_errors("the image table"):
-            response = self._dynamodb.get_item(
-                TableName=self.table_name,
-                Key={"image_id": {"S": image_id}},
-                ConsistentRead=True,
-                ProjectionExpression="image_id",
-            )
-        return "Item" in response
 
     def get_image_or_rejection(self, image_id: str, *, now: int) -> tuple[Image, int] | Rejection | None:
         """The image and its row version (as ``get``); or why a direct upload with this id was

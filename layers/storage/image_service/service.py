@@ -102,6 +102,14 @@ def created_at_of(image_id_ms: int) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class _NoImage(NotFound):
+    """404 for a write; ``has_row``: the id is a pending direct upload (not an image yet)."""
+
+    def __init__(self, message: str, *, has_row: bool) -> None:
+        super().__init__(message)
+        self.has_row = has_row
+
+
 class ImageService:
     def __init__(
         self,
@@ -282,12 +290,12 @@ class ImageService:
 
         try:
             image, version, _ = self._conditional_write(image_id, caller, remove, if_match)
-        except NotFound:
+        except _NoImage as missing:
             # Nothing to delete, but an earlier delete may have removed the metadata and then
             # failed on the objects: finish it, so a retry leaves no bytes behind. Only for an id
             # with no row at all: a pending direct upload (someone's, maybe not the caller's) is
             # left alone, and its objects never use these keys anyway (see ``direct_upload``).
-            if not self._images.has_row(image_id):
+            if not missing.has_row:
                 self._blobs.delete_many(keys_for_id(image_id))
             raise
         except ServiceUnavailable:
@@ -348,9 +356,9 @@ class ImageService:
         conditional on: a change in between fails the write, and the next read fails the check.
         """
         for attempt in range(_WRITE_ATTEMPTS):
-            found = self._images.get(image_id, consistent=True)
-            if found is None:
-                raise NotFound("image not found")
+            found = self._images.read(image_id, consistent=True)
+            if not isinstance(found, tuple):
+                raise _NoImage("image not found", has_row=found is not None)
             image, version = found
             if caller is not None and image.user_id != caller:
                 raise Forbidden("only the owner can change or delete this image")
