@@ -74,17 +74,27 @@ def event(method: str, resource: str, path: str, **kwargs: Any) -> dict:
 
 
 def by_id(
-    method: str, suffix: str = "", image_id: str = EXAMPLE_IMAGE_ID, user: str | None = None, body: bytes | None = None
+    method: str,
+    suffix: str = "",
+    image_id: str = EXAMPLE_IMAGE_ID,
+    user: str | None = None,
+    body: bytes | None = None,
+    extra_headers: dict[str, list[str]] | None = None,
 ) -> dict:
     return event(
         method,
         "/images/{image_id}" + suffix,
         f"/images/{image_id}{suffix}",
         path_parameters={"image_id": image_id},
-        headers=JSON_HEADERS if body else {"User-Agent": ["curl/8.5.0"]},
+        headers={**(JSON_HEADERS if body else {"User-Agent": ["curl/8.5.0"]}), **(extra_headers or {})},
         authorizer=claims(user) if user else None,
         body=body,
     )
+
+
+def etag_of(image_id: str, version: int) -> str:
+    """The ETag the service gives ``image_id`` at ``version`` (image_service.etags.etag_for)."""
+    return f'"v{version}-{hashlib.sha256(image_id.encode()).hexdigest()[:12]}"'
 
 
 def upload(body: bytes, user: str | None = "alice", headers: dict[str, list[str]] | None = None) -> dict:
@@ -169,7 +179,17 @@ EVENTS = {
     "get.json": by_id("GET"),
     "get_not_found.json": by_id("GET", image_id="01JDQ8ZB3F2T6X8W4N5R7K9M0Z"),
     "get_invalid_id.json": by_id("GET", image_id="..%2Fetc%2Fpasswd"),
+    # The example image is stored at version 1: its current ETag, and one of a state it is no longer in.
+    "get_if_none_match.json": by_id("GET", extra_headers={"If-None-Match": [etag_of(EXAMPLE_IMAGE_ID, 1)]}),
     "download.json": by_id("GET", "/download"),
+    "download_display.json": event(
+        "GET",
+        "/images/{image_id}/download",
+        f"/images/{EXAMPLE_IMAGE_ID}/download",
+        path_parameters={"image_id": EXAMPLE_IMAGE_ID},
+        query={"variant": ["display"]},
+        headers={"User-Agent": ["curl/8.5.0"]},
+    ),
     "download_thumbnail.json": event(
         "GET",
         "/images/{image_id}/download",
@@ -182,6 +202,13 @@ EVENTS = {
         "PATCH", user="alice", body=json.dumps({"title": "Sunset, edited", "tags": ["sunset", "pier"]}).encode()
     ),
     "edit_not_owner.json": by_id("PATCH", user="mallory", body=b'{"title": "mine now"}'),
+    "edit_if_match.json": by_id(
+        "PATCH", user="alice", body=b'{"title": "Sunset"}', extra_headers={"If-Match": [etag_of(EXAMPLE_IMAGE_ID, 1)]}
+    ),
+    "edit_stale.json": by_id(
+        "PATCH", user="alice", body=b'{"title": "Lost?"}', extra_headers={"If-Match": [etag_of(EXAMPLE_IMAGE_ID, 0)]}
+    ),
+    "delete_stale.json": by_id("DELETE", user="alice", extra_headers={"If-Match": [etag_of(EXAMPLE_IMAGE_ID, 0)]}),
     "delete_not_owner.json": by_id("DELETE", user="mallory"),
     "delete_anonymous.json": by_id("DELETE"),
     "delete.json": by_id("DELETE", user="alice"),

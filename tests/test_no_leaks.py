@@ -59,6 +59,7 @@ INTERNAL_MARKERS = (
     "object_key",
     "images/",
     "thumbnails/",
+    "displays/",
     "uploads/",
 )
 FILE_LINE = re.compile(r'File "[^"]+", line \d+|\.py\b')

@@ -6,7 +6,8 @@ from typing import Any
 
 from image_service import metrics
 from image_service.config import Settings
-from image_service.http import LambdaResponse, api_handler, no_content
+from image_service.etags import parse_precondition
+from image_service.http import LambdaResponse, api_handler, header, no_content
 from image_service.identity import writer_id
 from image_service.service import ImageService
 from image_service.validation import parse_image_id
@@ -18,6 +19,7 @@ SERVICE = ImageService.from_settings(SETTINGS)  # created once per container, re
 @api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> LambdaResponse:
     caller = writer_id(event, SETTINGS.auth_mode)
-    SERVICE.delete(parse_image_id(event.get("pathParameters")), caller=caller)
+    if_match = parse_precondition(header(event, "If-Match"), "If-Match")
+    SERVICE.delete(parse_image_id(event.get("pathParameters")), caller=caller, if_match=if_match)
     metrics.deleted()
     return no_content()

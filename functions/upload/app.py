@@ -17,6 +17,7 @@ from urllib.parse import unquote_plus
 from image_service import log, metrics
 from image_service.aws import make_clients
 from image_service.config import Settings
+from image_service.etags import parse_precondition
 from image_service.http import (
     LambdaResponse,
     api_handler,
@@ -25,6 +26,7 @@ from image_service.http import (
     query_parameters,
     request_body,
     request_bytes,
+    with_etag,
 )
 from image_service.idempotency import IdempotencyStore, scope_of
 from image_service.identity import uploader, writer_id
@@ -78,8 +80,9 @@ def start_direct_upload(event: dict[str, Any]) -> LambdaResponse:
 def edit(event: dict[str, Any]) -> LambdaResponse:
     caller = writer_id(event, SETTINGS.auth_mode)
     image_id = parse_image_id(event.get("pathParameters"))
-    image = SERVICE.edit(image_id, parse_edit(request_body(event)), caller=caller)
-    return json_response(200, image.to_public_dict())
+    if_match = parse_precondition(header(event, "If-Match"), "If-Match")
+    image, etag = SERVICE.edit_with_etag(image_id, parse_edit(request_body(event)), caller=caller, if_match=if_match)
+    return with_etag(json_response(200, image.to_public_dict()), etag)
 
 
 ROUTES = {

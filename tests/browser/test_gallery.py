@@ -165,15 +165,18 @@ def test_a_person_uploads_browses_filters_views_edits_and_deletes(  # noqa: PLR0
     expect(page).to_have_url(re.compile(r"/\?user=alice$"))
     expect(page.get_by_test_id("photo-card")).to_have_count(2)
 
-    # Full size: the original through its download URL, with everything known about it.
+    # Large: the display variant (longest side 1600 px) through its download URL, with a link to
+    # the original and everything known about it. The 5 MB original is not downloaded to look.
     card(page, coast).locator(".card-open").click()
     viewer = page.get_by_test_id("photo-view")
     expect(viewer).to_be_visible()
     page.wait_for_function(
         "() => { const i = document.querySelector('[data-testid=photo-view-image]');"
-        " return i.complete && i.naturalWidth === 4000 && !i.classList.contains('placeholder'); }"
+        " return i.complete && i.naturalWidth === 1600 && !i.classList.contains('placeholder'); }"
     )
-    assert f"/images/{coast}" in page.get_by_test_id("photo-view-image").get_attribute("src")
+    assert f"/displays/{coast}" in page.get_by_test_id("photo-view-image").get_attribute("src")
+    expect(page.locator("#viewer-original")).to_have_attribute("href", re.compile(f"/images/{coast}"))
+    assert not [url for url in image_requests(recorder) if url.endswith(f"/images/{coast}")]
     expect(page.get_by_test_id("photo-view-title")).to_have_text("Morning at the coast")
     expect(viewer).to_contain_text("4000 × 3000 px")
     expect(viewer).to_contain_text("alice")
@@ -448,3 +451,39 @@ def test_a_photo_uploaded_while_the_first_page_is_on_its_way_stays_in_the_grid(o
     expect(page.locator(".card.skeleton")).to_have_count(0)
     titles = page.eval_on_selector_all(".card-title", "nodes => nodes.map(n => n.textContent)")
     assert titles == ["Newer", "Older"]
+
+
+def test_someone_elses_edit_first_is_reported_and_nothing_is_lost(open_app: Any, new_page: Any) -> None:
+    """The viewer sends If-Match: an edit made elsewhere after the viewer read the photo is not
+    overwritten silently; the person is told, sees theirs, and may save again knowingly."""
+    image_id = requests.post(
+        f"{open_app.url}/images",
+        data=jpeg("coast", (800, 600)),
+        params={"user_id": "alice", "title": "Harbour"},
+        headers={"Content-Type": "image/jpeg"},
+        timeout=20,
+    ).json()["image_id"]
+    page, recorder = new_page("desktop", allow_console=(r"status of 412",))
+    page.goto(open_app.url + "/")
+    sign_in(page, "alice")
+    page.goto(f"{open_app.url}/?user=alice")
+    card(page, image_id).locator(".card-open").click()
+    page.get_by_test_id("edit-button").click()
+    page.get_by_test_id("edit-title").fill("Harbour at dawn")
+
+    # Meanwhile, on another device, the same photo is retitled.
+    other = requests.patch(f"{open_app.url}/images/{image_id}", json={"title": "Harbour, winter"}, timeout=20)
+    assert other.status_code == 200
+
+    page.get_by_test_id("edit-save").click()
+    expect(page.get_by_test_id("edit-error")).to_contain_text("Someone else changed this photo")
+    screenshot(page, "desktop", "edit-conflict")
+    patches = recorder.requests_to(rf"/images/{image_id}$", "PATCH")
+    assert patches and patches[0].headers.get("if-match", "").startswith('"v1-')
+    assert requests.get(f"{open_app.url}/images/{image_id}", timeout=20).json()["title"] == "Harbour, winter"
+    expect(page.get_by_test_id("edit-title")).to_have_value("Harbour at dawn")  # the person's text is kept
+
+    # Saving again, now knowing, replaces theirs.
+    page.get_by_test_id("edit-save").click()
+    expect(page.get_by_test_id("photo-view-title")).to_have_text("Harbour at dawn")
+    assert requests.get(f"{open_app.url}/images/{image_id}", timeout=20).json()["title"] == "Harbour at dawn"

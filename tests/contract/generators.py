@@ -169,7 +169,7 @@ def raw_upload_queries(contract: Contract) -> st.SearchStrategy[list[tuple[str, 
 
 
 def variants() -> st.SearchStrategy[str]:
-    return st.sampled_from(["original", "thumbnail", "", "Thumbnail", "small"]) | tricky_text
+    return st.sampled_from(["original", "thumbnail", "display", "", "Thumbnail", "small"]) | tricky_text
 
 
 def list_queries(contract: Contract) -> st.SearchStrategy[list[tuple[str, str]]]:

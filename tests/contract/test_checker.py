@@ -48,7 +48,12 @@ def exchange(
 
 def test_conforming_exchanges_pass() -> None:
     assert exchange("POST", "/images", 201, IMAGE, UPLOAD) == []
-    assert exchange("GET", f"/images/{EXAMPLE_IMAGE_ID}", 200, IMAGE) == []
+    tagged = {**FUNCTION_HEADERS, "ETag": '"v1-0123456789ab"'}
+    assert exchange("GET", f"/images/{EXAMPLE_IMAGE_ID}", 200, IMAGE, headers=tagged) == []
+    assert exchange("GET", f"/images/{EXAMPLE_IMAGE_ID}", 304, headers=tagged) == []
+    assert exchange("GET", f"/images/{EXAMPLE_IMAGE_ID}", 200, IMAGE) == [
+        "GET /images/{image_id} 200: header ETag is missing"
+    ]
     assert exchange("GET", "/images?user_id=alice", 200, {"items": [IMAGE], "next_token": None}) == []
     assert exchange("DELETE", f"/images/{EXAMPLE_IMAGE_ID}", 204) == []
     gateway = {"Content-Type": "application/json", "x-amzn-RequestId": "r-2"}

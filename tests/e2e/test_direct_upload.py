@@ -110,7 +110,7 @@ def test_twelve_megabyte_photo_goes_direct_to_storage(api: Api, user: str, tag: 
     response = wait_for(api, started["image_id"])
     assert response.status_code == 200, response.text
     image = response.json()
-    assert image["location_removed"] is True and image["variants"] == ["original", "thumbnail"]
+    assert image["location_removed"] is True and image["variants"] == ["original", "thumbnail", "display"]
     assert api.list_all(user_id=user, tag=tag) == [started["image_id"]]
 
     # The stored photo is the upload minus its GPS block, byte for byte, orientation kept.

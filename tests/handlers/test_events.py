@@ -38,6 +38,11 @@ EXPECTED: dict[str, tuple[int, str | None]] = {
     "get_invalid_id.json": (400, "invalid_image_id"),
     "download.json": (200, None),
     "download_thumbnail.json": (200, None),
+    "download_display.json": (200, None),
+    "get_if_none_match.json": (304, None),
+    "edit_if_match.json": (200, None),
+    "edit_stale.json": (412, "precondition_failed"),
+    "delete_stale.json": (412, "precondition_failed"),
     "edit.json": (200, None),
     "edit_not_owner.json": (403, "forbidden"),
     "delete_not_owner.json": (403, "forbidden"),
@@ -68,7 +73,7 @@ def seed_example_image(aws: SimpleNamespace) -> None:
     from image_service.blob_store import BlobStore
     from image_service.images_repository import ImagesRepository
     from image_service.models import Image
-    from image_service.service import object_key_for, thumbnail_key_for
+    from image_service.service import display_key_for, object_key_for, thumbnail_key_for
     from image_service.tag_index import TagIndex
 
     data = picture()
@@ -86,11 +91,12 @@ def seed_example_image(aws: SimpleNamespace) -> None:
         height=24,
         created_at="2026-11-25T12:00:00.000Z",
         object_key=object_key_for(EXAMPLE_IMAGE_ID),
-        variants=("original", "thumbnail"),
+        variants=("original", "thumbnail", "display"),
     )
     blobs = BlobStore(aws.s3, aws.bucket)
     blobs.put(image.object_key, data, content_type="image/png")
     blobs.put(thumbnail_key_for(EXAMPLE_IMAGE_ID), picture("JPEG"), content_type="image/jpeg")
+    blobs.put(display_key_for(EXAMPLE_IMAGE_ID), picture("JPEG"), content_type="image/jpeg")
     ImagesRepository(aws.dynamodb, aws.images_table, TagIndex(aws.dynamodb, aws.tags_table)).add(image)
 
 
@@ -130,7 +136,7 @@ def test_event_gives_its_documented_response(name: str, aws: SimpleNamespace, sn
     # Then it gets the documented status, a JSON body and the error shape on failure
     assert response["statusCode"] == status, response["body"]
     assert response["headers"]["Cache-Control"] == "no-store"
-    if status == 204:
+    if status in (204, 304):
         assert response["body"] == ""
         return
     body = json.loads(response["body"])
@@ -184,3 +190,10 @@ def test_unhandled_error_is_a_generic_500(aws: SimpleNamespace) -> None:
     response = invoke("GetFunction", event)
     assert response["statusCode"] == 500
     assert json.loads(response["body"]) == {"message": "Internal server error", "code": "internal_error"}
+
+
+def test_the_events_etags_are_the_services() -> None:
+    from image_service.etags import etag_for
+
+    event = json.loads((EVENTS_DIR / "get_if_none_match.json").read_text())
+    assert event["headers"]["If-None-Match"] == etag_for(EXAMPLE_IMAGE_ID, 1)

@@ -28,7 +28,7 @@ def test_upload_stores_object_metadata_and_tag_rows(service: Any, aws: SimpleNam
     stored = aws.s3.get_object(Bucket=aws.bucket, Key=image.object_key)
     assert stored["Body"].read() == picture()
     thumbnail = aws.s3.get_object(Bucket=aws.bucket, Key=f"thumbnails/{image.image_id}.jpg")
-    assert thumbnail["ContentType"] == "image/jpeg" and image.variants == ("original", "thumbnail")
+    assert thumbnail["ContentType"] == "image/jpeg" and image.variants == ("original", "thumbnail", "display")
     assert stored["ContentType"] == "image/png"
     assert service.get(image.image_id) == image
     rows = aws.dynamodb.scan(TableName=aws.tags_table)["Items"]
@@ -221,10 +221,10 @@ def test_direct_upload_is_invisible_until_finalised_then_complete(service: Any, 
     assert image.sha256 == hashlib.sha256(picture()).hexdigest()  # the digest taken while streaming
     assert listing(service, user_id="alice", tag="cats") == [image_id]
     keys = sorted(o["Key"] for o in aws.s3.list_objects_v2(Bucket=aws.bucket)["Contents"])
-    # The finalisation attempt's own keys (see image_service.direct_upload), the thumbnail beside.
+    # The finalisation attempt's own keys (see image_service.direct_upload), the variants beside.
     attempt = image.object_key.removeprefix(f"images/{image_id}.")
     assert image.object_key.startswith(f"images/{image_id}.") and attempt.isalnum()
-    assert keys == [image.object_key, f"thumbnails/{image_id}.{attempt}.jpg"]
+    assert keys == [f"displays/{image_id}.{attempt}.jpg", image.object_key, f"thumbnails/{image_id}.{attempt}.jpg"]
 
     # S3 may deliver the same event again: nothing changes.
     assert service.finalise_upload(f"uploads/{image_id}") is None

@@ -76,8 +76,11 @@ export function createApi(config, auth) {
   // reads go without it, so a browser on another origin needs no CORS preflight for them.
   const privateReads = config.public_reads === false;
 
-  async function request(method, path, { query, json, write = false, signal } = {}) {
+  // ``ifMatch``: the photo's ETag as the caller last read it (a 412 if it changed since);
+  // ``tagged``: answer ``{ body, etag }`` instead of the body alone.
+  async function request(method, path, { query, json, write = false, signal, ifMatch, tagged = false } = {}) {
     const headers = { Accept: "application/json", ...(write || privateReads ? authHeaders() : {}) };
+    if (ifMatch) headers["If-Match"] = ifMatch;
     if (json !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {
@@ -94,20 +97,34 @@ export function createApi(config, auth) {
     }
     const body = parseJson(await response.text());
     if (!response.ok) throw errorFrom(response.status, body);
-    return body;
+    return tagged ? { body, etag: response.headers.get("ETag") } : body;
   }
 
   return {
     list: ({ user, tag, limit, nextToken, signal }) =>
       request("GET", "/images", { query: { user_id: user, tag, limit, next_token: nextToken }, signal }),
     get: (id, signal) => request("GET", `/images/${encodeURIComponent(id)}`, { signal }),
+    // The image and its ETag (the state an edit or delete then names in If-Match).
+    getTagged: async (id, signal) => {
+      const { body, etag } = await request("GET", `/images/${encodeURIComponent(id)}`, { signal, tagged: true });
+      return { image: body, etag };
+    },
     downloadUrl: (id, variant = "original", signal) =>
       request("GET", `/images/${encodeURIComponent(id)}/download`, {
         query: variant === "original" ? {} : { variant },
         signal,
       }),
-    edit: (id, fields) => request("PATCH", `/images/${encodeURIComponent(id)}`, { json: fields, write: true }),
-    remove: (id) => request("DELETE", `/images/${encodeURIComponent(id)}`, { write: true }),
+    // With an ETag, only if nobody changed the photo since (else ApiError 412 precondition_failed).
+    edit: async (id, fields, etag) => {
+      const answer = await request("PATCH", `/images/${encodeURIComponent(id)}`, {
+        json: fields,
+        write: true,
+        ifMatch: etag,
+        tagged: true,
+      });
+      return { image: answer.body, etag: answer.etag };
+    },
+    remove: (id, etag) => request("DELETE", `/images/${encodeURIComponent(id)}`, { write: true, ifMatch: etag }),
 
     // POST /images with the photo itself as the body (up to the API's 4.5 MB): one request,
     // and the answer is the stored image or the reason it was refused.

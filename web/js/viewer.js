@@ -1,7 +1,8 @@
-// One photo, full size (its pre-signed download URL), with everything known about it. Arrow keys
-// move through the grid's photos, Esc closes. The owner edits title, description and tags in
-// place and deletes after a confirmation; nobody else is shown those controls (and the API
-// refuses them anyway).
+// One photo, large (its display variant, longest side 1600 px, with a link to the original), with
+// everything known about it. Arrow keys move through the grid's photos, Esc closes. The owner
+// edits title, description and tags in place and deletes after a confirmation; nobody else is
+// shown those controls (and the API refuses them anyway). Edits and deletes name the ETag the
+// viewer read (If-Match): if someone else changed the photo first, nothing is lost silently.
 
 import { $, el, formatBytes, formatDate, isTyping, previewTags, setFieldError } from "./dom.js";
 import { tagChip } from "./gallery.js";
@@ -9,6 +10,15 @@ import { viewHref } from "./router.js";
 import { descriptionError, parseTags, titleError } from "./rules.js";
 
 const EDIT_FIELDS = ["title", "description", "tags"];
+const CHANGED_WHILE_EDITING =
+  "Someone else changed this photo while you were editing; it now shows their version. Your changes " +
+  "were not saved and are still in the form: save again to replace theirs, or cancel to keep them.";
+const CHANGED_BEFORE_DELETE =
+  "Someone else changed this photo since you opened it, so it was not deleted. It now shows their " +
+  "version: delete it again if you still want to.";
+
+const sameText = (a, b) =>
+  a.title === b.title && a.description === b.description && a.tags.join("\n") === b.tags.join("\n");
 
 // Which field of the edit form an API error is about: its code, and for the text fields the
 // field the message names ("title must be at most 200 characters").
@@ -28,6 +38,7 @@ export class Viewer {
     this.dialog = $("#viewer");
     this.index = -1;
     this.renderCount = 0;
+    this.state = Promise.resolve(null); // {image, etag} of the photo shown, as last read
 
     $("#viewer-close").addEventListener("click", () => this.close());
     $("#viewer-prev").addEventListener("click", () => this.move(-1));
@@ -115,19 +126,36 @@ export class Viewer {
     return Boolean(this.auth.user()) && this.auth.user() === image.user_id;
   }
 
+  showText(image) {
+    $("#viewer-title").textContent = image.title || "Untitled";
+    $("#viewer-title").classList.toggle("untitled", !image.title);
+    $("#viewer-description").textContent = image.description;
+    $("#viewer-description").hidden = !image.description;
+    $("#viewer-tags").replaceChildren(...image.tags.map(tagChip));
+    $("#viewer-tags").hidden = image.tags.length === 0;
+  }
+
+  // Read the photo again: its ETag (what an edit or delete names in If-Match) and its latest
+  // text, shown at once if someone changed it after the grid was loaded.
+  refresh(imageId, renderId) {
+    this.state = this.api.getTagged(imageId).catch(() => null);
+    return this.state.then((fresh) => {
+      if (!fresh || renderId !== this.renderCount) return;
+      const shown = this.current();
+      if (shown && shown.image_id === imageId && !sameText(shown, fresh.image)) {
+        this.gallery.update(fresh.image);
+        this.showText(fresh.image);
+      }
+    });
+  }
+
   render() {
     const image = this.current();
     if (!image) return;
     const renderId = ++this.renderCount;
     this.stopEdit();
     this.askDelete(false);
-    const title = image.title || "Untitled";
-    $("#viewer-title").textContent = title;
-    $("#viewer-title").classList.toggle("untitled", !image.title);
-    $("#viewer-description").textContent = image.description;
-    $("#viewer-description").hidden = !image.description;
-    $("#viewer-tags").replaceChildren(...image.tags.map(tagChip));
-    $("#viewer-tags").hidden = image.tags.length === 0;
+    this.showText(image);
     const owner = $("#viewer-owner");
     owner.textContent = image.user_name || image.user_id;
     owner.href = viewHref({ user: image.user_id });
@@ -155,11 +183,19 @@ export class Viewer {
     else img.removeAttribute("src");
     $("#viewer-spinner").hidden = false;
     $("#viewer-original").removeAttribute("href");
-    this.api
-      .downloadUrl(image.image_id, "original")
+    this.refresh(image.image_id, renderId);
+    // The display variant (a few hundred KB) rather than the original (often several MB); photos
+    // stored before display variants existed show their original. The link stays the original.
+    const original = this.api.downloadUrl(image.image_id, "original");
+    const shown = image.variants?.includes("display") ? this.api.downloadUrl(image.image_id, "display") : original;
+    original
+      .then((answer) => {
+        if (renderId === this.renderCount) $("#viewer-original").href = answer.url;
+      })
+      .catch(() => {}); // the photo's own request below reports the failure
+    shown
       .then((answer) => {
         if (renderId !== this.renderCount) return;
-        $("#viewer-original").href = answer.url;
         const full = new Image();
         full.addEventListener("load", () => {
           if (renderId !== this.renderCount) return;
@@ -183,8 +219,10 @@ export class Viewer {
 
   // -- edit -------------------------------------------------------------------------------
 
-  startEdit() {
+  async startEdit() {
+    await this.state; // the text the ETag belongs to, if it changed since the grid was loaded
     const image = this.current();
+    if (!image) return;
     this.askDelete(false);
     $("#edit-title").value = image.title;
     $("#edit-description").value = image.description;
@@ -231,17 +269,23 @@ export class Viewer {
     const save = $("#edit-save");
     save.disabled = true;
     try {
-      const updated = await this.api.edit(image.image_id, {
-        title: $("#edit-title").value.trim(),
-        description: $("#edit-description").value.trim(),
-        tags,
-      });
+      const read = await this.state;
+      const { image: updated } = await this.api.edit(
+        image.image_id,
+        { title: $("#edit-title").value.trim(), description: $("#edit-description").value.trim(), tags },
+        read?.image.image_id === image.image_id ? read.etag : undefined,
+      );
       this.gallery.update(updated);
       this.render();
       $("#edit-button").focus();
     } catch (failure) {
       const field = fieldOf(failure);
-      if (field) {
+      if (failure.code === "precondition_failed") {
+        // Theirs is shown (behind the form) and its ETag kept: saving again replaces it knowingly.
+        await this.refresh(image.image_id, this.renderCount);
+        $("#edit-error").textContent = CHANGED_WHILE_EDITING;
+        $("#edit-error").hidden = false;
+      } else if (field) {
         this.setEditError(field, failure.message);
         $(`#edit-${field}`).focus();
       } else {
@@ -275,8 +319,15 @@ export class Viewer {
     const button = $("#confirm-delete");
     button.disabled = true;
     try {
-      await this.api.remove(image.image_id);
+      const read = await this.state;
+      await this.api.remove(image.image_id, read?.image.image_id === image.image_id ? read.etag : undefined);
     } catch (error) {
+      if (error.code === "precondition_failed") {
+        await this.refresh(image.image_id, this.renderCount);
+        this.askDelete(false);
+        this.onError(new Error(CHANGED_BEFORE_DELETE));
+        return;
+      }
       // Gone already (another tab, another device): the goal is reached all the same.
       if (error.status !== 404) {
         this.onError(error);

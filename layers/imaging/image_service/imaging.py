@@ -18,6 +18,7 @@ zero-filled has none); PNG's CRCs and GIF's LZW stream catch damage in the middl
 from __future__ import annotations
 
 import io
+import math
 import struct
 import warnings
 import zlib
@@ -124,7 +125,11 @@ def make_thumbnail(data: bytes, max_side: int) -> bytes:
     """A JPEG whose longest side is at most ``max_side``, upright (EXIF orientation applied)."""
     with PILImage.open(io.BytesIO(data), formats=list(CONTENT_TYPES)) as picture:
         # JPEG only: decode at a reduced scale (1/2 to 1/8), far faster and smaller than full size.
-        picture.draft("RGB", (max_side, max_side))
+        # Asked for the size the result will have (not a max_side square), so a 4000 x 3000 photo
+        # made 1600 x 1200 decodes at 1/2 (2000 x 1500) instead of in full.
+        width, height = picture.size
+        scale = min(1.0, max_side / max(width, height, 1))
+        picture.draft("RGB", (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))))
         upright = ImageOps.exif_transpose(picture)
         upright.thumbnail((max_side, max_side), PILImage.Resampling.LANCZOS)
         if upright.mode in ("RGBA", "LA", "P"):
@@ -137,3 +142,9 @@ def make_thumbnail(data: bytes, max_side: int) -> bytes:
         out = io.BytesIO()
         upright.save(out, "JPEG", quality=82, optimize=True, progressive=True)
         return out.getvalue()
+
+
+def make_display(data: bytes, max_side: int) -> bytes:
+    """The display variant: the thumbnail's code path at a viewer's size (JPEG, upright, no
+    EXIF at all, so no location whatever the original kept)."""
+    return make_thumbnail(data, max_side)

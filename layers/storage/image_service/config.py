@@ -39,6 +39,8 @@ class Settings:
     # A direct upload that never arrives is forgotten after this long (DynamoDB TTL).
     pending_upload_ttl_seconds: int = 86_400
     thumbnail_max_side: int = 320
+    # The viewer's variant: sharp on a phone or laptop screen, a fraction of a 12 MP original.
+    display_max_side: int = 1600
     # The ARN of that secret (only the list function has it).
     cursor_secret_id: str = ""
     # Idempotency-Key records (only the upload function has the table).
@@ -68,6 +70,7 @@ class Settings:
             upload_url_ttl_seconds=_bounded(env, "UPLOAD_URL_TTL_SECONDS", 900, 1, 3600),
             pending_upload_ttl_seconds=_bounded(env, "PENDING_UPLOAD_TTL_SECONDS", 86_400, 60, 7 * 86_400),
             thumbnail_max_side=_bounded(env, "THUMBNAIL_MAX_SIDE", 320, 16, 2048),
+            display_max_side=_bounded(env, "DISPLAY_MAX_SIDE", 1600, 320, 4096),
             # Only the list function signs cursors; the others have no such variable.
             cursor_secret_id=env.get("CURSOR_SECRET_ARN", ""),
             idempotency_table=env.get("IDEMPOTENCY_TABLE_NAME", ""),

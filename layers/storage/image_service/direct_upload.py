@@ -8,10 +8,11 @@ wrote the same keys, the loser's write could land after the winner's commit: the
 ``sha256``, size and dimensions would describe one file while S3 held another; and a
 delete between the two would leave the loser's objects with no row, for good.
 
-The design: every finalisation attempt writes under keys of its own, ``images/{id}.{attempt}``
-and ``thumbnails/{id}.{attempt}.jpg`` (``attempt`` is random, so no two attempts share a key).
-The row's ``object_key`` names the attempt that won the commit, and the thumbnail key is derived
-from it (``thumbnail_key_of``), so what the row describes is exactly what that attempt wrote.
+The design: every finalisation attempt writes under keys of its own, ``images/{id}.{attempt}``,
+``thumbnails/{id}.{attempt}.jpg`` and ``displays/{id}.{attempt}.jpg`` (``attempt`` is random, so
+no two attempts share a key). The row's ``object_key`` names the attempt that won the commit, and
+the variants' keys are derived from it (``thumbnail_key_of``, ``display_key_of``), so what the
+row describes is exactly what that attempt wrote.
 An attempt that loses the commit (the row was no longer pending) removes the keys it wrote, and
 only those: it can never touch the winner's objects, whatever the order of the steps.
 
@@ -31,6 +32,7 @@ import secrets
 
 _IMAGES = "images/"
 _THUMBNAILS = "thumbnails/"
+_DISPLAYS = "displays/"
 
 
 def attempt_object_key(image_id: str) -> str:
@@ -44,3 +46,8 @@ def thumbnail_key_of(object_key: str) -> str:
     For an API upload (``images/{id}``) this is the key used since the first release.
     """
     return f"{_THUMBNAILS}{object_key.removeprefix(_IMAGES)}.jpg"
+
+
+def display_key_of(object_key: str) -> str:
+    """The display variant beside an original: ``images/X`` -> ``displays/X.jpg`` (as the thumbnail)."""
+    return f"{_DISPLAYS}{object_key.removeprefix(_IMAGES)}.jpg"

@@ -50,6 +50,13 @@ class NotFound(ServiceError):
     code = "not_found"
 
 
+class PreconditionFailed(ServiceError):
+    """``If-Match`` named a state of the photo that is not its current one (see ``etags``)."""
+
+    status = 412
+    code = "precondition_failed"
+
+
 class PayloadTooLarge(ServiceError):
     status = 413
     code = "payload_too_large"

@@ -33,6 +33,8 @@ def _headers() -> dict[str, str]:
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
         "Access-Control-Allow-Origin": os.environ.get("CORS_ALLOW_ORIGIN", "*"),
+        # A browser on another origin may read only the headers named here (the gallery: ETag).
+        "Access-Control-Expose-Headers": "ETag",
     }
 
 
@@ -118,3 +120,14 @@ def api_handler(func: Handler) -> Handler:
         return response
 
     return wrapper
+
+
+def with_etag(response: LambdaResponse, etag: str) -> LambdaResponse:
+    """``response`` carrying the ETag of the photo it describes."""
+    response["headers"]["ETag"] = etag
+    return response
+
+
+def not_modified(etag: str) -> LambdaResponse:
+    """304: the client's copy (``If-None-Match``) is current; no body (RFC 9110 15.4.5)."""
+    return with_etag({**no_content(), "statusCode": 304}, etag)

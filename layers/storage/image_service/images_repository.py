@@ -146,7 +146,7 @@ class ImagesRepository:
         self.table_name = table_name
         self._tags = tag_index
 
-    def add(self, image: Image, *, also: tuple[dict[str, Any], ...] = ()) -> bool:
+    def add(self, image: Image, *, version: int = 1, also: tuple[dict[str, Any], ...] = ()) -> bool:
         """Write ``image`` and its tag rows together; fail if the id already exists.
 
         ``also``: more conditional actions of the same transaction (a checksum claim). Returns
@@ -155,7 +155,7 @@ class ImagesRepository:
         put_image = {
             "Put": {
                 "TableName": self.table_name,
-                "Item": image_to_item(image),
+                "Item": image_to_item(image, version),
                 "ConditionExpression": "attribute_not_exists(image_id)",
             }
         }
@@ -185,16 +185,17 @@ class ImagesRepository:
             return PENDING
         return item_to_image(item), int(item.get("version", {}).get("N", "1"))
 
-    def get_image_or_rejection(self, image_id: str, *, now: int) -> Image | Rejection | None:
-        """The image; or why a direct upload with this id was refused (until ``now`` passes its
-        ``expires_at``); or ``None``. One read, as ``get``: a 404 costs no more than before."""
+    def get_image_or_rejection(self, image_id: str, *, now: int) -> tuple[Image, int] | Rejection | None:
+        """The image and its row version (as ``get``); or why a direct upload with this id was
+        refused (until ``now`` passes its ``expires_at``); or ``None``. One read, as ``get``: a
+        404 costs no more than before."""
         with translate_aws_errors("the image table"):
             item = self._dynamodb.get_item(TableName=self.table_name, Key={"image_id": {"S": image_id}}).get("Item")
         if item is None:
             return None
         status = item.get("status", {}).get("S")
         if status is None:
-            return item_to_image(item)
+            return item_to_image(item), int(item.get("version", {}).get("N", "1"))
         # DynamoDB's TTL deletes up to days late: an expired row is already gone for readers.
         if status == REJECTED and int(item.get("expires_at", {}).get("N", "0")) > now:
             return Rejection(item["code"]["S"], item["message"]["S"])

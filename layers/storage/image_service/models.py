@@ -20,7 +20,8 @@ class Image:
     height: int
     created_at: str
     object_key: str = field(repr=False)
-    # "original", plus "thumbnail" once one is stored beside it.
+    # "original", plus "thumbnail" and "display" once they are stored beside it (photos stored
+    # before display variants existed have none: the viewer falls back to the original).
     variants: tuple[str, ...] = ("original",)
     # True when GPS data was found and removed before storing (the uploader did not opt in).
     location_removed: bool = False

@@ -32,9 +32,18 @@ from .aws import make_clients
 from .blob_store import BlobStore, ObjectMissing
 from .config import Settings
 from .cursors import CursorCodec
-from .direct_upload import attempt_object_key, thumbnail_key_of
+from .direct_upload import attempt_object_key, display_key_of, thumbnail_key_of
 from .duplicates import ChecksumClaims
-from .errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, UploadRejected
+from .errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    ServiceUnavailable,
+    UploadRejected,
+)
+from .etags import Precondition, etag_for
 from .ids import is_image_id, new_image_id, timestamp_ms
 from .images_repository import ImagesRepository, Rejection
 from .models import Image, ImageEdit, ImagePage, ListQuery, NewImage, UploadRequest
@@ -58,20 +67,35 @@ def thumbnail_key_for(image_id: str) -> str:
     return f"thumbnails/{image_id}.jpg"
 
 
+def display_key_for(image_id: str) -> str:
+    return f"displays/{image_id}.jpg"
+
+
 def upload_key_for(image_id: str) -> str:
     return f"{UPLOAD_PREFIX}{image_id}"
 
 
 def keys_for_id(image_id: str) -> list[str]:
     """The objects an image uploaded through the API has (a direct upload's keys are in its row)."""
-    return [object_key_for(image_id), thumbnail_key_for(image_id)]
+    return [object_key_for(image_id), thumbnail_key_for(image_id), display_key_for(image_id)]
 
 
 def keys_of(image: Image) -> list[str]:
     keys = [image.object_key]
     if "thumbnail" in image.variants:
         keys.append(thumbnail_key_of(image.object_key))
+    if "display" in image.variants:
+        keys.append(display_key_of(image.object_key))
     return keys
+
+
+def variant_key(image: Image, variant: str) -> str:
+    """The object of one of ``image``'s variants (it must be in ``image.variants``)."""
+    if variant == "thumbnail":
+        return thumbnail_key_of(image.object_key)
+    if variant == "display":
+        return display_key_of(image.object_key)
+    return image.object_key
 
 
 def created_at_of(image_id_ms: int) -> str:
@@ -245,15 +269,20 @@ class ImageService:
     def _store_objects(
         self, image_id: str, new: NewImage, digest_of_data: bytes | None = None, object_key: str | None = None
     ) -> Image:
-        """Put the original (location removed unless kept) and its thumbnail; return the Image.
+        """Put the original (location removed unless kept), its thumbnail and its display variant
+        (longest side ``display_max_side``, JPEG, upright, no EXIF); return the Image.
 
         ``digest_of_data``: the SHA-256 of ``new.data`` if already known (hashed while streaming),
         reused when the stored bytes are those very bytes. ``object_key``: where the original
-        goes (default ``images/{id}``); the thumbnail goes beside it.
+        goes (default ``images/{id}``); the thumbnail and the display variant go beside it.
+
+        Every photo gets a display JPEG, even one already small: the viewer then always asks for
+        the same variant and always gets an upright JPEG without location (a small PNG or GIF
+        original could be neither), for a few hundred KB at most per photo.
         """
         assert new.user_id is not None
         # Pillow is imported here, not at the top: only the upload function pays for it.
-        from .imaging import THUMBNAIL_CONTENT_TYPE, decoding_damage, make_thumbnail  # noqa: PLC0415
+        from .imaging import THUMBNAIL_CONTENT_TYPE, decoding_damage, make_display, make_thumbnail  # noqa: PLC0415
         from .location import strip_location  # noqa: PLC0415
 
         # Decoding happens here (once, for the thumbnail), before anything is stored: a cut-off
@@ -263,6 +292,7 @@ class ImageService:
                 (new.data, False) if new.keep_location else strip_location(new.data, new.content_type)
             )
             thumbnail = make_thumbnail(data, self._settings.thumbnail_max_side)
+            display = make_display(data, self._settings.display_max_side)
         digest = digest_of_data if digest_of_data and data is new.data else hashlib.sha256(data).digest()
         image = Image(
             image_id=image_id,
@@ -278,28 +308,32 @@ class ImageService:
             height=new.height,
             created_at=created_at_of(timestamp_ms(image_id)),
             object_key=object_key or object_key_for(image_id),
-            variants=("original", "thumbnail"),
+            variants=("original", "thumbnail", "display"),
             location_removed=location_removed,
         )
         try:
             self._blobs.put(image.object_key, data, content_type=image.content_type, sha256_digest=digest)
             self._blobs.put(thumbnail_key_of(image.object_key), thumbnail, content_type=THUMBNAIL_CONTENT_TYPE)
+            self._blobs.put(display_key_of(image.object_key), display, content_type=THUMBNAIL_CONTENT_TYPE)
         except Exception:
-            # Even a put that "failed" may have stored its object (a lost response): remove both.
+            # Even a put that "failed" may have stored its object (a lost response): remove all.
             self._discard_objects(image)
             raise
         return image
 
-    def delete(self, image_id: str, *, caller: str | None = None) -> None:
-        """Delete an image; with a ``caller``, only if they own it."""
+    def delete(self, image_id: str, *, caller: str | None = None, if_match: Precondition | None = None) -> None:
+        """Delete an image; with a ``caller``, only if they own it; with ``if_match``, only if
+        it is still in a state the caller has seen (else ``PreconditionFailed``)."""
         read: list[Image] = []  # the row the removal was attempted on, for a lost response
+        versions: list[int] = []
 
         def remove(image: Image, version: int) -> bool:
             read.append(image)
+            versions.append(version)
             return self._images.remove(image, version, owner=caller)
 
         try:
-            image, _ = self._conditional_write(image_id, caller, remove)
+            image, version, _ = self._conditional_write(image_id, caller, remove, if_match)
         except _NoImage as missing:
             # Nothing to delete, but an earlier delete may have removed the metadata and then
             # failed on the objects: finish it, so a retry leaves no bytes behind. Only for an id
@@ -312,18 +346,18 @@ class ImageService:
             # The transaction may have committed with its response lost: then go on.
             if not read or self._images.get(image_id, consistent=True) is not None:
                 raise
-            image = read[-1]
-        self._remove_objects_or_restore(image)
+            image, version = read[-1], versions[-1]
+        self._remove_objects_or_restore(image, version)
         logger.info("image deleted", extra={"image_id": image_id})
 
-    def _remove_objects_or_restore(self, image: Image) -> None:
+    def _remove_objects_or_restore(self, image: Image, version: int) -> None:
         """The objects of an image whose metadata is removed; the metadata back if S3 kept them."""
         removal = remove_objects(self._blobs, keys_of(image))
         if removal.complete:
             return
         assert removal.error is not None
         if image.object_key in removal.still_stored:
-            self._restore_metadata(image)
+            self._restore_metadata(image, version)
         else:
             # The original is gone (or may be): listing the photo again would show no bytes. What
             # is left is invisible; the log names it, and the client's retry (404) removes it.
@@ -338,19 +372,32 @@ class ImageService:
 
     def edit(self, image_id: str, edit: ImageEdit, *, caller: str | None = None) -> Image:
         """Change title, description and/or tags; metadata and tag rows change together."""
-        _, updated = self._conditional_write(
-            image_id, caller, lambda img, v: self._images.update(img, v, edit, owner=caller)
+        return self.edit_with_etag(image_id, edit, caller=caller)[0]
+
+    def edit_with_etag(
+        self, image_id: str, edit: ImageEdit, *, caller: str | None = None, if_match: Precondition | None = None
+    ) -> tuple[Image, str]:
+        """``edit``, only if the photo is in a state ``if_match`` names; the edited photo and its new ETag."""
+        _, version, updated = self._conditional_write(
+            image_id, caller, lambda img, v: self._images.update(img, v, edit, owner=caller), if_match
         )
         logger.info("image edited", extra={"image_id": image_id})
-        return updated
+        return updated, etag_for(image_id, version + 1)  # update() wrote version + 1
 
     def _conditional_write(
-        self, image_id: str, caller: str | None, write: Callable[[Image, int], Any]
-    ) -> tuple[Image, Any]:
-        """Read, check ownership, write conditionally on the version read; retry if it changed.
+        self,
+        image_id: str,
+        caller: str | None,
+        write: Callable[[Image, int], Any],
+        if_match: Precondition | None = None,
+    ) -> tuple[Image, int, Any]:
+        """Read, check ownership and ``if_match``, write conditionally on the version read; retry
+        if it changed. Returns the row read, its version and what ``write`` returned.
 
         The read gives a clear 404 or 403; the condition on version and owner makes the write
         itself atomic, so a concurrent edit or delete can never be overwritten or resurrected.
+        ``if_match`` is checked against the version read, the very version the write is
+        conditional on: a change in between fails the write, and the next read fails the check.
         """
         for attempt in range(_WRITE_ATTEMPTS):
             found = self._images.read(image_id, consistent=True)
@@ -359,9 +406,14 @@ class ImageService:
             image, version = found
             if caller is not None and image.user_id != caller:
                 raise Forbidden("only the owner can change or delete this image")
+            if if_match is not None and not if_match.matches_strongly(etag_for(image_id, version)):
+                raise PreconditionFailed(
+                    "the photo was changed since you read it (If-Match names another version): "
+                    "read it again (its ETag) and repeat the change if it still applies"
+                )
             result = write(image, version)
             if result:
-                return image, result
+                return image, version, result
             time.sleep(random.uniform(0, 0.02) * (attempt + 1))  # noqa: S311 - jitter, not security
         raise ServiceUnavailable("the image is being changed, please retry")
 
@@ -369,12 +421,17 @@ class ImageService:
 
     def get(self, image_id: str) -> Image:
         """The image; for a direct upload the service refused, ``UploadRejected`` with its reason."""
+        return self.get_with_etag(image_id)[0]
+
+    def get_with_etag(self, image_id: str) -> tuple[Image, str]:
+        """``get``, and the ETag of the state read (it changes with every edit)."""
         found = self._images.get_image_or_rejection(image_id, now=self._clock_ms() // 1000)
         if isinstance(found, Rejection):
             raise UploadRejected(f"the upload was rejected: {found.message}", code=found.code)
         if found is None:
             raise NotFound("image not found")
-        return found
+        image, version = found
+        return image, etag_for(image_id, version)
 
     def download_url(self, image_id: str, variant: str = "original") -> dict[str, Any]:
         found = self._images.get(image_id)
@@ -383,8 +440,7 @@ class ImageService:
         image = found[0]
         if variant not in image.variants:
             raise NotFound(f"this image has no {variant}")
-        key = image.object_key if variant == "original" else thumbnail_key_of(image.object_key)
-        url = self._blobs.presigned_get_url(key, expires_in=self._download_ttl)
+        url = self._blobs.presigned_get_url(variant_key(image, variant), expires_in=self._download_ttl)
         return {"url": url, "expires_in": self._download_ttl, "variant": variant}
 
     def list(self, query: ListQuery) -> ImagePage:
@@ -451,9 +507,10 @@ class ImageService:
                 "could not remove the objects of a failed upload", extra={"image_id": image.image_id}, exc_info=True
             )
 
-    def _restore_metadata(self, image: Image) -> None:
+    def _restore_metadata(self, image: Image, version: int) -> None:
         try:
-            self._images.add(image)
+            # At the version it had: its ETag is the one clients saw, never an older state's.
+            self._images.add(image, version=version)
         except Exception:
             logger.error(
                 "could not restore metadata after a failed object delete",

@@ -404,7 +404,7 @@ def parse_image_id(path_parameters: dict[str, str] | None) -> str:
     return image_id
 
 
-VARIANTS = ("original", "thumbnail")
+VARIANTS = ("original", "thumbnail", "display")
 
 
 def parse_variant(params: dict[str, str]) -> str:
