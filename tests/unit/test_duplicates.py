@@ -147,7 +147,7 @@ def test_two_identical_uploads_at_once_end_as_one_photo(aws: SimpleNamespace, ha
     assert sorted(a["statusCode"] for a in answers) == [200, 200, 200, 201]
     assert len({body(a)["image_id"] for a in answers}) == 1
     assert len(images(aws)) == 1
-    assert len(objects(aws)) == 2  # the winner's original and thumbnail, no loser's
+    assert len(objects(aws)) == 3  # the winner's original, thumbnail and display variant, no loser's
 
 
 def test_the_claim_catches_a_copy_the_index_does_not_show_yet(
@@ -158,7 +158,7 @@ def test_the_claim_catches_a_copy_the_index_does_not_show_yet(
     monkeypatch.setattr(service._images, "with_checksum", lambda *a, **k: ([], False))
     again = json_upload(picture())
     assert again["statusCode"] == 200 and body(again)["image_id"] == first["image_id"]
-    assert len(images(aws)) == 1 and len(objects(aws)) == 2
+    assert len(images(aws)) == 1 and len(objects(aws)) == 3
 
 
 def test_a_deleted_photo_can_be_uploaded_again_at_once(
