@@ -9,6 +9,9 @@ Unless ``LOCAL_IAM=off``, every call is first checked against the caller's IAM r
 (``moto_auth.IamEnforcer``), inside the same lock, so a role and its policies never change
 under a request.
 
+DynamoDB items are serialised by a short path (``fast_dynamodb``) with the same output: moto's
+generic serialiser spent ~80% of a 21-item Query on them.
+
     python -m localapi.moto_server HOST PORT
 """
 
@@ -25,6 +28,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
+from localapi import fast_dynamodb
 from localapi.iam import iam_enforced
 from localapi.moto_auth import IamEnforcer
 
@@ -57,6 +61,7 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("MOTO_PORT", str(port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     exit_with_parent()
+    fast_dynamodb.install()
     app: Callable[..., Iterable[bytes]] = DomainDispatcherApplication(create_backend_app)
     if iam_enforced():
         app = IamEnforcer(app)
