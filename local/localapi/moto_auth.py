@@ -217,6 +217,8 @@ class IamEnforcer:
             return self._check_s3(principal, method, raw_uri, headers, body)
         if credential.service == "dynamodb":
             checks = dynamodb_checks(headers.get("x-amz-target", ""), body)
+        elif credential.service == "secretsmanager":
+            checks = secretsmanager_checks(headers.get("x-amz-target", ""), body)
         else:
             action = headers.get("x-amz-target", "").rpartition(".")[2] or dict(parse_qsl(body.decode())).get("Action")
             # Other services: checked against "*" (their resource ARNs are not worked out here);
@@ -299,6 +301,17 @@ class IamEnforcer:
 
 
 # -- what a request does, in IAM's terms -------------------------------------------------------
+
+
+def secretsmanager_checks(target: str, body: bytes) -> list[tuple[str, str]]:
+    """(action, resource) for one Secrets Manager call: the secret's ARN when the call names it by
+    ARN (as the list function does, with the ARN its environment holds), else "*"."""
+    try:
+        secret_id = json.loads(body or b"{}").get("SecretId", "")
+    except (ValueError, AttributeError):
+        secret_id = ""
+    resource = secret_id if isinstance(secret_id, str) and secret_id.startswith("arn:") else "*"
+    return [(f"secretsmanager:{target.rpartition('.')[2]}", resource)]
 
 
 def dynamodb_checks(target: str, body: bytes) -> list[tuple[str, str]]:

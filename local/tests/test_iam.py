@@ -15,7 +15,7 @@ import pytest
 from localapi import moto_auth
 from localapi.aws_backend import LOCAL_CREDENTIALS, AwsEmulation
 from localapi.iam import function_roles, iam_enforced
-from localapi.moto_auth import dynamodb_checks, s3_checks
+from localapi.moto_auth import dynamodb_checks, s3_checks, secretsmanager_checks
 from localapi.presign import S3Error, check_post_policy, check_presigned_url_times
 from localapi.template import Template
 
@@ -82,6 +82,16 @@ def test_dynamodb_calls_are_checked_on_tables_indexes_and_every_item() -> None:
         ("dynamodb:PutItem", f"{arn}a"),
         ("dynamodb:ConditionCheckItem", f"{arn}b"),
     ]
+
+
+def test_secrets_are_checked_on_the_secret_arn() -> None:
+    # A policy that grants GetSecretValue on one secret (the list function's) must let the call
+    # through: it was checked against "*" and refused, so every listing answered 502.
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf"
+    body = json.dumps({"SecretId": arn}).encode()
+    assert secretsmanager_checks("secretsmanager.GetSecretValue", body) == [("secretsmanager:GetSecretValue", arn)]
+    name = json.dumps({"SecretId": "s"}).encode()
+    assert secretsmanager_checks("secretsmanager.GetSecretValue", name) == [("secretsmanager:GetSecretValue", "*")]
 
 
 def test_s3_calls_are_checked_as_iam_actions() -> None:
