@@ -72,6 +72,13 @@ def test_cold_start_memory_package_and_local_mode_are_measured(results: dict[str
     assert 0 < local["serve_to_listening_s"] <= local["serve_to_first_200_s"]
     for runs in local["scenarios"].values():
         assert all(run["requests"] > 0 and run["errors"] == 0 for run in runs), runs
+    # Each route's own overhead is its p50 minus that of the AWS calls it makes, both measured.
+    assert set(local["overhead"]) == set(local["scenarios"])
+    for info in local["overhead"].values():
+        assert info["route_p50_ms"] > 0 and info["emulation_p50_ms"] > 0 and min(info["samples"]) > 0, info
+        assert info["overhead_ms"] == round(info["route_p50_ms"] - info["emulation_p50_ms"], 2), info
+    sam_api = local["sam_api"]
+    assert sam_api["measured"] or sam_api["reason"] == "not measured (no Docker)"
 
 
 def test_report_renders_every_section() -> None:
