@@ -180,3 +180,21 @@ def test_unknown_values_go_to_moto() -> None:
     for strange in ({"S": 1}, {"X": "y"}, {"L": "not a list"}, {"BOOL": "true"}, "not a dict"):
         with pytest.raises(fast_dynamodb._Fallback):
             fast_dynamodb.attribute_value(strange)
+
+
+def test_module_list_is_cached_with_the_same_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    import inspect
+
+    from moto import backends
+    from moto.moto_server import werkzeug_app
+
+    from localapi import moto_server
+
+    # The canary: moto's dispatcher still asks this function on every request (else the cache is dead).
+    assert "backends.list_of_moto_modules()" in inspect.getsource(werkzeug_app.DomainDispatcherApplication)
+    listed = list(backends.list_of_moto_modules())
+    monkeypatch.setattr(backends, "list_of_moto_modules", backends.list_of_moto_modules)  # restored after
+    moto_server.cache_module_list()
+    assert list(backends.list_of_moto_modules()) == listed and "dynamodb" in listed
+    dispatcher = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
+    assert dispatcher.get_backend_for_host("dynamodb") == "dynamodb"
