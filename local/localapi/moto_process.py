@@ -42,7 +42,7 @@ def spawn(host: str, port: int, iam: bool) -> subprocess.Popen[bytes]:
 
 def start_early(argv: list[str]) -> None:
     """For ``serve`` with the default host and any AWS port: start moto now (it exits with us)."""
-    if not argv or argv[0] != "serve" or any(a.startswith(("--aws-port", "--host", "-h")) for a in argv):
+    if not argv or argv[0] != "serve" or any(a.startswith(("--aws-port", "--host", "-h", "--help")) for a in argv):
         return
     if int(os.environ.get("AWS_PORT", "0") or 0):
         return

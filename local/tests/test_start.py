@@ -19,7 +19,14 @@ def test_the_switch_and_the_parent_variable_are_the_same_ones() -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [[], ["invoke", "F", "e.json"], ["serve", "--aws-port", "4566"], ["serve", "--aws-port=4566"], ["serve", "-h"]],
+    [
+        [],
+        ["invoke", "F", "e.json"],
+        ["serve", "--aws-port", "4566"],
+        ["serve", "--aws-port=4566"],
+        ["serve", "-h"],
+        ["serve", "--help"],
+    ],
 )
 def test_only_a_default_serve_starts_moto_early(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PORT", raising=False)
