@@ -69,6 +69,7 @@ class Server:
     """``make serve`` in its own process group, stopped the way Ctrl-C would stop it."""
 
     def __init__(self, scratch: Path, target: str = "serve", port: int = 0) -> None:
+        self.target = target
         self.log = scratch / f"{target}.log"
         env = {k: v for k, v in os.environ.items() if k not in ("STATE_DIR", "PORT", "AWS_ENDPOINT_URL", "MAKEFLAGS")}
         self.started = time.perf_counter()
@@ -98,12 +99,13 @@ class Server:
         raise RuntimeError(f"make serve did not start:\n{self.output()[-3000:]}")
 
     def stop(self) -> None:
-        """SIGTERM to our own process group (make and the server); the server stops its children."""
+        """SIGTERM to our own process group (make and the server); the server stops its children.
+        ``make sam-api`` gets Ctrl-C's SIGINT, as its own test stops it (its containers go too)."""
         group = self.process.pid
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGTERM)
+            os.killpg(group, signal.SIGINT if self.target == "sam-api" else signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=30)
+            self.process.wait(timeout=120 if self.target == "sam-api" else 30)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -87,3 +87,24 @@ def test_report_renders_every_section() -> None:
     table = report.Table("t", ["a", "b"], [["1", "x|y"]], ["note"])
     assert report.as_markdown(table).splitlines()[2:5] == ["| a | b |", "|---|---|", "| 1 | x\\|y |"]
     assert set(report.RENDERERS) == set(runner.SECTIONS)
+
+
+def test_sam_api_comparison_renders_a_verdict_per_route() -> None:
+    # Docker is not on every machine: the measured case is rendered from a made-up result here.
+    from bench import report
+
+    routes = {
+        "get": {"serve_p50_ms": 5.0, "sam_api_p50_ms": 16.0, "ratio": 3.2, "target": 3.0, "meets_target": True},
+        "list by tag": {
+            "serve_p50_ms": 40.0,
+            "sam_api_p50_ms": 60.0,
+            "ratio": 1.5,
+            "target": 2.0,
+            "meets_target": False,
+        },
+    }
+    table = report._sam_api_table({"measured": True, "ready_s": 7.0, "routes": routes})
+    assert [row[0] for row in table.rows] == ["get", "list by tag"]
+    assert table.rows[0][3:] == ["3.20x", ">= 3x", "met"] and table.rows[1][3:] == ["1.50x", ">= 2x", "missed"]
+    absent = report._sam_api_table({"measured": False, "reason": "not measured (no Docker)"})
+    assert absent.rows[0][-1] == "not measured (no Docker)"
