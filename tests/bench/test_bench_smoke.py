@@ -27,7 +27,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for name in runner.SECTIONS:
         document = json.loads((out / f"{name}.json").read_text())
         assert document["section"] == name and document["machine"]["date"] and document["results"]
-    assert len(printed) == len(runner.SECTIONS) and all(table.strip() for table in printed)
+    # one table per section; the local mode's three: under load, own overhead, against make sam-api
+    assert len(printed) == len(runner.SECTIONS) + 2 and all(table.strip() for table in printed)
     return {name: document["results"] for name, document in written.items()}
 
 
@@ -78,7 +79,7 @@ def test_cold_start_memory_package_and_local_mode_are_measured(results: dict[str
         assert info["route_p50_ms"] > 0 and info["emulation_p50_ms"] > 0 and min(info["samples"]) > 0, info
         assert info["overhead_ms"] == round(info["route_p50_ms"] - info["emulation_p50_ms"], 2), info
     sam_api = local["sam_api"]
-    assert sam_api["measured"] or sam_api["reason"] == "not measured (no Docker)"
+    assert not sam_api["measured"] and sam_api["reason"].startswith("not measured")  # never in make test
 
 
 def test_report_renders_every_section() -> None:
