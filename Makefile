@@ -47,7 +47,7 @@ help:
 	@echo "  make env | tools-env | scan-env     only create the Python environments"
 
 # The functions' environment: the boto3 the Lambda runtime ships, the layer's packages, test tools.
-$(VENV)/.ready: requirements-dev.txt layers/storage/requirements.txt
+$(VENV)/.ready: requirements-dev.txt layers/storage/requirements.txt layers/imaging/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -142,8 +142,8 @@ scan: $(SCAN)/.ready
 	$(SCAN)/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
 # -- Benchmarks: what costs money and latency (bench/, docs/performance.md) ----------------------
-# AWS calls per operation, reads per page vs collection size, cold start, memory, package size
-# and the local mode under load. Writes bench/results/*.json and report.md and prints the tables
+# AWS calls per operation, reads per page vs collection size, cold start, memory, package size,
+# the local mode under load, and a cost model. Writes bench/results/*.json and report.md and prints the tables
 # (about 5 minutes on 2 cores). `make test` runs a tiny version (tests/bench).
 .PHONY: bench
 

@@ -11,7 +11,7 @@ handler modules imported the way Lambda imports them. The minimum is what the de
             upload's PutObjects + 1 TransactWriteItems + 1 DeleteObject (the uploaded file)
 - get:      1 GetItem
 - download: 1 GetItem + a pre-signed URL signed locally (no S3 request)
-- list by user: 1 Query per page; by tag or user+tag: 1 Query + 1 BatchGetItem per page
+- list by user, by tag or by user+tag: 1 Query per page (the tag rows carry the listed fields)
 - edit:     1 GetItem (owner, version, old tags) + 1 TransactWriteItems
 - delete:   1 GetItem + 1 TransactWriteItems + 1 S3 request for all the image's objects
             (DeleteObject for one, DeleteObjects for several)
@@ -71,8 +71,8 @@ def minimum_for(name: str, objects: int = 1) -> tuple[dict[str, int], int]:
         "get": ({"dynamodb.GetItem": 1}, 0),
         "download": ({"dynamodb.GetItem": 1}, 1),
         "list by user": ({"dynamodb.Query": 1}, 0),
-        "list by tag": ({"dynamodb.BatchGetItem": 1, "dynamodb.Query": 1}, 0),
-        "list by user+tag": ({"dynamodb.BatchGetItem": 1, "dynamodb.Query": 1}, 0),
+        "list by tag": ({"dynamodb.Query": 1}, 0),
+        "list by user+tag": ({"dynamodb.Query": 1}, 0),
         "edit": ({"dynamodb.GetItem": 1, "dynamodb.TransactWriteItems": 1}, 0),
         "delete": ({"dynamodb.GetItem": 1, "dynamodb.TransactWriteItems": 1, **delete_objects}, 0),
         "delete, unknown id": ({"dynamodb.GetItem": 1, **delete_objects}, 0),

@@ -7,9 +7,14 @@ in a shuffled order, and the median of many runs is compared (the ratio's target
 
 Each run is ``python -I -B``: a fresh interpreter that ignores the caller's environment and
 writes no bytecode. Lambda's file system is read-only, so a layer shipped without ``.pyc`` files
-compiles its own sources at every cold start; that compile time is measured separately.
+compiles its sources at every cold start; the layers' Makefiles ship bytecode, and the compile
+time of any layer source that still has none is measured separately.
 The code comes from the ``sam build`` output when there is one, as Lambda would load it: the
-function's directory first, then the layer's ``python`` directory.
+function's directory first, then each of its layers' ``python`` directory, in the template's order.
+
+The upload function imports Pillow on its first request that needs it, not during init: the
+variant "+ first upload" also imports what that request imports (``image_service.imaging`` and
+``image_service.location``), the cold start as a first ``POST /images`` sees it.
 """
 
 from __future__ import annotations
@@ -67,6 +72,8 @@ elif job["kind"] == "compile":
             compile(source.read(), path, "exec")
 else:
     importlib.import_module(job["module"])
+    for name in job.get("then", []):
+        importlib.import_module(name)
 result = {
     "wall_ms": (time.perf_counter() - wall) * 1000,
     "cpu_ms": (time.process_time() - cpu) * 1000,
@@ -76,15 +83,39 @@ print(json.dumps(result))
 """
 
 
-def code_layout(build_dir: Path | None) -> tuple[str, dict[str, Path], Path]:
-    """("built" or "source", function logical id -> code dir, layer import dir)."""
+# What a first POST /images imports besides the handler (Pillow, through the imaging layer).
+FIRST_UPLOAD_MODULES = ["image_service.imaging", "image_service.location"]
+
+
+def code_layout(build_dir: Path | None) -> tuple[str, dict[str, list[Path]]]:
+    """("built" or "source", function logical id -> its import path: code dir, then its layers)."""
     template = harness.load_template()
     specs = template.functions()
-    if build_dir is not None and all((build_dir / spec.logical_id).is_dir() for spec in specs):
-        layer_dirs = [path / "python" for path in build_dir.iterdir() if (path / "python").is_dir()]
-        if len(layer_dirs) == 1:
-            return "built", {spec.logical_id: build_dir / spec.logical_id for spec in specs}, layer_dirs[0]
-    return "source", {spec.logical_id: spec.code_dir for spec in specs}, harness.LAYER_DIR
+    layer_ids = {
+        template.root / resource["Properties"]["ContentUri"]: logical_id
+        for logical_id, resource in template.resources.items()
+        if resource.get("Type") == "AWS::Serverless::LayerVersion"
+    }
+    built = build_dir is not None and all(
+        (build_dir / name).is_dir() for name in [*(spec.logical_id for spec in specs), *layer_ids.values()]
+    )
+    if built:
+        assert build_dir is not None
+        return "built", {
+            spec.logical_id: [
+                build_dir / spec.logical_id,
+                *(build_dir / layer_ids[d] / "python" for d in spec.layer_dirs),
+            ]
+            for spec in specs
+        }
+    return "source", {spec.logical_id: [spec.code_dir, *spec.layer_dirs] for spec in specs}
+
+
+def without_bytecode(paths: list[Path]) -> list[Path]:
+    """The ``image_service`` sources under ``paths`` that ship no ``.pyc`` (compiled at each cold start)."""
+    tag = sys.implementation.cache_tag
+    sources = sorted({source for path in paths for source in (path / "image_service").glob("*.py")})
+    return [s for s in sources if not (s.parent / "__pycache__" / f"{s.stem}.{tag}.pyc").is_file()]
 
 
 def child_environment(extra: dict[str, str]) -> dict[str, str]:
@@ -128,10 +159,11 @@ def run(
     functions: list[str] | None = None,
 ) -> dict[str, Any]:
     template = harness.load_template()
-    layout, code_dirs, layer_dir = code_layout(build_dir)
+    layout, import_paths = code_layout(build_dir)
     specs = [spec for spec in template.functions() if functions is None or spec.logical_id in functions]
+    uploader = next(s for s in template.functions() if ("POST", "/images") in {(r.method, r.path) for r in s.routes})
     with _secrets_for(template, specs) as endpoint:
-        return _measure(specs, code_dirs, layer_dir, endpoint, layout, repeats=repeats, warmup=warmup)
+        return _measure(specs, uploader, import_paths, endpoint, layout, repeats=repeats, warmup=warmup)
 
 
 @contextlib.contextmanager
@@ -154,8 +186,8 @@ def _secrets_for(template: Template, specs: list[FunctionSpec]) -> Iterator[str 
 
 def _measure(
     specs: list[FunctionSpec],
-    code_dirs: dict[str, Path],
-    layer_dir: Path,
+    uploader: FunctionSpec,
+    import_paths: dict[str, list[Path]],
     endpoint: str | None,
     layout: str,
     *,
@@ -169,14 +201,22 @@ def _measure(
         environment = dict(spec.environment)
         if endpoint and any(name.endswith("_SECRET_ARN") for name in environment):
             environment["AWS_ENDPOINT_URL"] = endpoint
-        handlers[spec.logical_id] = ([code_dirs[spec.logical_id], layer_dir], job, child_environment(environment))
+        handlers[spec.logical_id] = (import_paths[spec.logical_id], job, child_environment(environment))
+        if spec.logical_id == uploader.logical_id:
+            job = {**job, "then": FIRST_UPLOAD_MODULES}
+            handlers[f"{spec.logical_id} + first upload"] = (
+                import_paths[spec.logical_id],
+                job,
+                handlers[spec.logical_id][2],
+            )
     # Which Pillow modules each handler loads (this run also warms the file cache).
     pillow = {name: run_child(*variant)["pil_modules"] for name, variant in handlers.items()}
     everything = sorted({module for modules in pillow.values() for module in modules}) or ["PIL.Image"]
-    sources = sorted(str(path) for path in (layer_dir / "image_service").glob("*.py"))
+    all_layers = sorted({path for paths in import_paths.values() for path in paths[1:]})
+    sources = [str(path) for path in without_bytecode(all_layers)]
     variants: dict[str, Variant] = {
         "baseline": ([], {"kind": "baseline"}, base_env),
-        "pillow": ([layer_dir], {"kind": "modules", "modules": everything}, base_env),
+        "pillow": (import_paths[uploader.logical_id][1:], {"kind": "modules", "modules": everything}, base_env),
         "compile": ([], {"kind": "compile", "files": sources}, base_env),
         **handlers,
     }
@@ -193,7 +233,8 @@ def _measure(
             sample = run_child(*variants[name])
             if round_number > 0:  # round 0 only warms the file cache
                 samples[name].append(sample)
-    return summarize(samples, list(handlers), layout, repeats, len(sources))
+    shipped = len(sorted({s for p in all_layers for s in (p / "image_service").glob("*.py")})) - len(sources)
+    return {**summarize(samples, list(handlers), layout, repeats, len(sources)), "layer_bytecode_files": shipped}
 
 
 def summarize(

@@ -21,6 +21,7 @@ parsed out of the body (4/3): 2.33x. Hashing streams over the bytes and costs no
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -57,8 +58,9 @@ CASES = (
 )
 
 
-def _probe(mode: str, case: Case, image: Path, code: Path, layer: Path, env: dict[str, str]) -> dict[str, Any]:
-    arguments = [mode, case.style, str(image), case.content_type, str(code), str(layer)]
+def _probe(mode: str, case: Case, image: Path, paths: list[Path], env: dict[str, str]) -> dict[str, Any]:
+    code, *layers = paths
+    arguments = [mode, case.style, str(image), case.content_type, str(code), os.pathsep.join(map(str, layers))]
     done = subprocess.run(
         [sys.executable, "-I", "-B", str(PROBE), *arguments],
         env=env,
@@ -83,8 +85,8 @@ def run(*, scale: float = 1.0, rss_runs: int = 3, build_dir: Path | None = harne
     template = harness.load_template()
     spec = next(s for s in template.functions() if ("POST", "/images") in {(r.method, r.path) for r in s.routes})
     routes = harness.route_table(template)
-    layout, code_dirs, layer_dir = code_layout(build_dir)
-    code = code_dirs[spec.logical_id]
+    layout, import_paths = code_layout(build_dir)
+    paths = import_paths[spec.logical_id]
     # Loopback and a closed port: the probe's stub answers first, and nothing can leave the machine.
     env = child_environment({**spec.environment, **_MALLOC, "AWS_ENDPOINT_URL": "https://127.0.0.1:9"})
     results = []
@@ -96,10 +98,10 @@ def run(*, scale: float = 1.0, rss_runs: int = 3, build_dir: Path | None = harne
             image = Path(scratch) / f"{case.style}-{case.content_type.replace('/', '.')}"
             image.write_bytes(MAKERS[case.content_type](int(limit * scale)))
             if rss_runs:
-                traced = _probe("tracemalloc", case, image, code, layer_dir, env)
-                rss = [_probe("rss", case, image, code, layer_dir, env) for _ in range(rss_runs)]
+                traced = _probe("tracemalloc", case, image, paths, env)
+                rss = [_probe("rss", case, image, paths, env) for _ in range(rss_runs)]
             else:
-                traced = _probe("both", case, image, code, layer_dir, env)
+                traced = _probe("both", case, image, paths, env)
                 rss = [traced]
             results.append({**asdict(case), "limit_bytes": limit, **_summary(traced, rss, image)})
     return {

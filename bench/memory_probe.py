@@ -1,6 +1,7 @@
 """Child process of the memory benchmark: one upload through the real upload function.
 
-Usage: python bench/memory_probe.py {tracemalloc|rss|both} {json|raw|direct} IMAGE CONTENT_TYPE CODE_DIR LAYER_DIR
+Usage: python bench/memory_probe.py {tracemalloc|rss|both} {json|raw|direct} IMAGE CONTENT_TYPE CODE_DIR LAYER_DIRS
+(LAYER_DIRS: the layers' import directories, joined by os.pathsep)
 
 ``both`` measures with tracemalloc, then uploads again for the RSS figures (one process instead of
 two, for the smoke test; the separate runs are cleaner).
@@ -22,6 +23,7 @@ import base64
 import gc
 import io
 import json
+import os
 import sys
 import time
 import tracemalloc
@@ -161,8 +163,8 @@ def _succeeded(style: str, response: Any) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    mode, style, image_path, content_type, code_dir, layer_dir = argv[1:7]
-    sys.path[:0] = [code_dir, layer_dir]
+    mode, style, image_path, content_type, code_dir, layer_dirs = argv[1:7]
+    sys.path[:0] = [code_dir, *layer_dirs.split(os.pathsep)]
     import boto3  # noqa: PLC0415 - the child imports from the paths it was given
 
     boto3.setup_default_session()

@@ -119,8 +119,10 @@ def cold_table(data: dict[str, Any]) -> list[Table]:
         f"Pillow alone ({data['pillow_modules']} modules) in a fresh interpreter: "
         f"{data['pillow_import_alone_ms']:.0f} ms, the init time the layer's extra package adds to a function "
         "that imports it",
-        f"compiling the layer's {data['layer_source_files']} source files: {data['layer_compile_ms']:.0f} ms of each "
-        "import (Lambda cannot write .pyc files, and the layer ships none)",
+        f"layer sources shipped as bytecode: {data.get('layer_bytecode_files', 0)}; without bytecode: "
+        f"{data['layer_source_files']}, compiling them costs {data['layer_compile_ms']:.0f} ms of each import "
+        "(Lambda cannot write .pyc files)",
+        "+ first upload: the handler, then what the first POST /images imports (Pillow, which init leaves out)",
     ]
     return [Table("Cold start: handler module import", headers, rows, notes)]
 
@@ -173,13 +175,15 @@ def package_table(data: dict[str, Any]) -> list[Table]:
                 f"{info['share_of_limit'] * 100:.1f}%" if deployed else "",
             ]
         )
-    headers = ["artifact", "kind", "files", "unzipped", "zipped", "function + layer", "of 250 MB"]
-    parts = ", ".join(f"{name} {size:,} B" for name, size in data["layer_parts_bytes"].items())
+    headers = ["artifact", "kind", "files", "unzipped", "zipped", "function + its layers", "of 250 MB"]
     notes = [
-        f"layer: {parts}",
-        f"the layer's own code is {data['layer_own_code_bytes']:,} B; its extra packages (Pillow) "
-        f"{data['layer_extra_packages_bytes']:,} B",
+        f"{layer}: " + ", ".join(f"{name} {size:,} B" for name, size in parts.items())
+        for layer, parts in data["layer_parts_bytes"].items()
     ]
+    notes.append(
+        f"the layers' own code (image_service, with bytecode) is {data['layer_own_code_bytes']:,} B; "
+        f"their extra packages (Pillow) {data['layer_extra_packages_bytes']:,} B"
+    )
     return [Table("Package size (sam build output)", headers, rows, notes)]
 
 
@@ -267,6 +271,47 @@ def _sam_api_table(data: dict[str, Any]) -> Table:
     return Table("Local mode against warm sam local start-api", headers, rows, notes)
 
 
+def cost_table(data: dict[str, Any]) -> list[Table]:
+    services = list(data["operations"][0]["usd_per_million"]) if data["operations"] else []
+    rows = []
+    for op in data["operations"]:
+        share = max(op["usd_per_million"].items(), key=lambda item: item[1])
+        rows.append(
+            [
+                f"1M x {op['operation']}",
+                f"{op['duration_ms']:.0f} ms @ {op['memory_mb']} MB",
+                f"{op['write_units_est']:g} / {op['read_units_est']:g}",
+                *(f"${op['usd_per_million'][name]:,.2f}" for name in services),
+                f"${op['usd_per_million_total']:,.2f}",
+                f"{share[0]} ({share[1] / op['usd_per_million_total'] * 100:.0f}%)"
+                if op["usd_per_million_total"]
+                else "",
+            ]
+        )
+    storage = data["storage"]
+    monthly = storage["per_million_per_month"]
+    stored = ", ".join(f"{name} ${value:,.2f}" for name, value in monthly.items())
+    total = f"${storage['per_million_per_month_total']:,.2f}"
+    rows.append(["1M photos stored, a month", "-", "-", *("" for _ in services), total, stored])
+    headers = ["what", "Lambda duration (est.)", "WCU / RCU", *services, "total", "largest part"]
+    wcu = data["write_units_by_tags"]
+    notes = [
+        f"{data['region']} on-demand prices, AWS public price pages as of {data['prices_as_of']}; "
+        f"photo {data['photo_bytes']:,} B, thumbnail {data['thumbnail_bytes']:,} B; duration: median of "
+        f"{data['repeats']} in-process invocations against moto on this machine (an estimate of billed time)",
+        f"stored per photo: {storage['s3_bytes_per_photo']:,} B in S3, {storage['dynamodb_bytes_per_photo']:,} B "
+        "in DynamoDB (tables and both ALL-projected indexes)",
+        "WCU of an upload / of an edit keeping its tags, by number of tags (tag rows with the listed fields; "
+        "keys-only rows before): "
+        + "; ".join(
+            f"{row['tags']}: {row['upload_wcu']}/{row['edit_wcu']} (was {row['upload_wcu_keys_only']}/"
+            f"{row['edit_wcu_keys_only']})"
+            for row in wcu
+        ),
+    ]
+    return [Table("Cost model: one million of each operation", headers, rows, notes)]
+
+
 RENDERERS = {
     "calls": calls_table,
     "reads": reads_table,
@@ -274,6 +319,7 @@ RENDERERS = {
     "memory": memory_table,
     "package": package_table,
     "local": local_table,
+    "cost": cost_table,
 }
 
 

@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import calls, cold_start, harness, local_mode, memory, package, reads, report
+from . import calls, cold_start, cost, harness, local_mode, memory, package, reads, report
 
-SECTIONS = ("calls", "reads", "cold", "memory", "package", "local")
+SECTIONS = ("calls", "reads", "cold", "memory", "package", "local", "cost")
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class Config:
     local_concurrency: tuple[int, ...] = local_mode.CONCURRENCY
     local_seed: int = local_mode.SEED_IMAGES
     local_sam_api: bool = True  # beside make sam-api when a Docker engine answers (never started here)
+    cost_repeats: int = 5
+    cost_photo_bytes: int = cost.PHOTO_BYTES
     build_dir: Path = field(default=harness.BUILD_DIR)
 
 
@@ -47,6 +49,8 @@ QUICK = Config(
     local_concurrency=(1, 2),
     local_seed=5,
     local_sam_api=False,  # `make test` never drives Docker containers
+    cost_repeats=1,
+    cost_photo_bytes=200_000,
 )
 
 
@@ -62,6 +66,7 @@ def _section(name: str, config: Config, build: Path | None) -> dict[str, Any]:
         ),
         "memory": lambda: memory.run(scale=config.image_scale, rss_runs=config.rss_runs, build_dir=build),
         "package": lambda: package.run(build),
+        "cost": lambda: cost.run(repeats=config.cost_repeats, photo_bytes=config.cost_photo_bytes),
         "local": lambda: local_mode.run(
             seconds=config.local_seconds,
             warmup=config.local_warmup,

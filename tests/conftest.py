@@ -20,7 +20,13 @@ import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "layers" / "storage"), str(ROOT / "local"), str(ROOT / "scripts")]
+# Both layers (the imaging layer adds Pillow's modules to the package image_service).
+sys.path[:0] = [
+    str(ROOT / "layers" / "storage"),
+    str(ROOT / "layers" / "imaging"),
+    str(ROOT / "local"),
+    str(ROOT / "scripts"),
+]
 
 from moto import mock_aws  # noqa: E402  (imported before any client is created, so moto sees them all)
 
@@ -256,6 +262,8 @@ def storage_problems(
             problems.append(f"tag row ({tag}, {image_id}) is not among the image's tags")
         elif row.get("user_tag", {}).get("S") != f"{image['user_id']['S']}#{tag}":
             problems.append(f"tag row ({tag}, {image_id}) has a wrong user_tag")
+        elif any(row.get(name) != value for name, value in image.items() if name != "version"):
+            problems.append(f"tag row ({tag}, {image_id}) lists other fields than its image")
     orphans = sorted(key for key in objects - referenced if not (staging and key.startswith(staging)))
     problems += [f"orphan object {key} (no metadata)" for key in orphans]
     return problems

@@ -1,7 +1,12 @@
 """Writes of images: POST /images (JSON with base64, or the raw image as the body: image/* or
 application/octet-stream),
 POST /images/uploads (a pre-signed S3 POST for large photos), PATCH /images/{image_id} (edit),
-and the S3 ObjectCreated events that finalise direct uploads."""
+and the S3 ObjectCreated events that finalise direct uploads.
+
+Pillow (the imaging layer) is imported by the first request that decodes an image, not during
+init: editing and starting a direct upload never need it, and a first POST /images pays the same
+either way (docs/performance.md, "Cold start").
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote_plus
 
-import image_service.imaging  # noqa: F401 - load Pillow during init, not on the first request
 from image_service import log, metrics
 from image_service.config import Settings
 from image_service.http import (
@@ -47,7 +51,8 @@ def create(event: dict[str, Any]) -> LambdaResponse:
     else:
         body = request_body(event)
         refuse_unreadable_upload(content_type, body)
-        new_image = parse_upload(body, max_image_bytes=SETTINGS.max_image_bytes)
+        query = event.get("multiValueQueryStringParameters") or event.get("queryStringParameters") or {}
+        new_image = parse_upload(body, max_image_bytes=SETTINGS.max_image_bytes, params=query)
     owner = uploader(event, SETTINGS.auth_mode, new_image.user_id)
     image = SERVICE.upload(replace(new_image, user_id=owner.user_id, user_name=owner.user_name))
     metrics.image_stored("raw" if raw else "json", image.size_bytes)

@@ -1,12 +1,11 @@
 """The AWS emulation: a moto server on this machine with the template's tables and bucket.
 
-moto keeps its state in memory, in a process of its own. With a state directory the data is written there when the
-emulation stops and read back when it starts, so photos survive a restart if the user asks.
+moto keeps its state in memory, in a process of its own; ``persistence.py`` saves it to a state directory
+as it changes, when the user asks for one.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import secrets
@@ -104,59 +103,6 @@ class AwsEmulation:
             aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
         )
-
-    # -- persistence ------------------------------------------------------------------------
-
-    def save_state(self, directory: Path) -> None:
-        """Write every table row and object to ``directory`` (replacing what was there)."""
-        dynamodb, s3 = self.clients()
-        state: dict[str, Any] = {"tables": {}, "objects": {}}
-        for definition in self.template.table_definitions():
-            name = definition["TableName"]
-            rows: list[dict[str, Any]] = []
-            for page in dynamodb.get_paginator("scan").paginate(TableName=name):
-                rows += page["Items"]
-            state["tables"][name] = rows
-        for bucket in self.template.bucket_names():
-            objects = []
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-                for entry in page.get("Contents", []):
-                    stored = s3.get_object(Bucket=bucket, Key=entry["Key"])
-                    objects.append(
-                        {
-                            "key": entry["Key"],
-                            "content_type": stored.get("ContentType", "application/octet-stream"),
-                            "body": base64.b64encode(stored["Body"].read()).decode("ascii"),
-                        }
-                    )
-            state["objects"][bucket] = objects
-        directory.mkdir(parents=True, exist_ok=True)
-        temporary = directory / "state.json.tmp"
-        temporary.write_text(json.dumps(state))
-        temporary.replace(directory / "state.json")  # atomic: a crash never leaves half a file
-
-    def load_state(self, directory: Path) -> int:
-        """Load what ``save_state`` wrote; returns the number of rows and objects loaded."""
-        path = directory / "state.json"
-        if not path.exists():
-            return 0
-        state = json.loads(path.read_text())
-        dynamodb, s3 = self.clients()
-        count = 0
-        for table, rows in state.get("tables", {}).items():
-            for row in rows:
-                dynamodb.put_item(TableName=table, Item=row)
-                count += 1
-        for bucket, objects in state.get("objects", {}).items():
-            for entry in objects:
-                s3.put_object(
-                    Bucket=bucket,
-                    Key=entry["key"],
-                    Body=base64.b64decode(entry["body"]),
-                    ContentType=entry["content_type"],
-                )
-                count += 1
-        return count
 
 
 class _Background(threading.Thread):

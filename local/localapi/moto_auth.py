@@ -303,17 +303,6 @@ class IamEnforcer:
 # -- what a request does, in IAM's terms -------------------------------------------------------
 
 
-def secretsmanager_checks(target: str, body: bytes) -> list[tuple[str, str]]:
-    """(action, resource) for one Secrets Manager call: the secret's ARN when the call names it by
-    ARN (as the list function does, with the ARN its environment holds), else "*"."""
-    try:
-        secret_id = json.loads(body or b"{}").get("SecretId", "")
-    except (ValueError, AttributeError):
-        secret_id = ""
-    resource = secret_id if isinstance(secret_id, str) and secret_id.startswith("arn:") else "*"
-    return [(f"secretsmanager:{target.rpartition('.')[2]}", resource)]
-
-
 def dynamodb_checks(target: str, body: bytes) -> list[tuple[str, str]]:
     """(action, resource) pairs AWS evaluates for one DynamoDB call."""
     operation = target.rpartition(".")[2]
@@ -343,6 +332,23 @@ def dynamodb_checks(target: str, body: bytes) -> list[tuple[str, str]]:
     if "ResourceArn" in request:
         return [(f"dynamodb:{operation}", request["ResourceArn"])]
     return [(f"dynamodb:{operation}", "*")]
+
+
+def secretsmanager_checks(target: str, body: bytes) -> list[tuple[str, str]]:
+    """(action, resource) for a Secrets Manager call: the secret it names (by ARN or by name)."""
+    operation = target.rpartition(".")[2]
+    try:
+        secret_id = str(json.loads(body or b"{}").get("SecretId", ""))
+    except (ValueError, AttributeError):
+        secret_id = ""
+    if not secret_id:
+        return [(f"secretsmanager:{operation}", "*")]
+    arn = (
+        secret_id
+        if secret_id.startswith("arn:")
+        else f"arn:aws:secretsmanager:us-east-1:{ACCOUNT_ID}:secret:{secret_id}"
+    )
+    return [(f"secretsmanager:{operation}", arn)]
 
 
 def s3_checks(

@@ -215,7 +215,8 @@ class Template:
                 **defaults.get("Environment", {}).get("Variables", {}),
                 **props.get("Environment", {}).get("Variables", {}),
             }
-            layers = props.get("Layers", defaults.get("Layers", []))
+            # As SAM merges them: the Globals' layers first, then the function's own.
+            layers = [*defaults.get("Layers", []), *props.get("Layers", [])]
             routes = tuple(
                 Route(method=event["Properties"]["Method"].upper(), path=event["Properties"]["Path"])
                 for event in props.get("Events", {}).values()

@@ -84,16 +84,6 @@ def test_dynamodb_calls_are_checked_on_tables_indexes_and_every_item() -> None:
     ]
 
 
-def test_secrets_are_checked_on_the_secret_arn() -> None:
-    # A policy that grants GetSecretValue on one secret (the list function's) must let the call
-    # through: it was checked against "*" and refused, so every listing answered 502.
-    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf"
-    body = json.dumps({"SecretId": arn}).encode()
-    assert secretsmanager_checks("secretsmanager.GetSecretValue", body) == [("secretsmanager:GetSecretValue", arn)]
-    name = json.dumps({"SecretId": "s"}).encode()
-    assert secretsmanager_checks("secretsmanager.GetSecretValue", name) == [("secretsmanager:GetSecretValue", "*")]
-
-
 def test_s3_calls_are_checked_as_iam_actions() -> None:
     assert s3_checks("HEAD", "b", "k", set(), {}) == [("s3:GetObject", "arn:aws:s3:::b/k")]
     assert s3_checks("GET", "b", None, {"list-type"}, {}) == [("s3:ListBucket", "arn:aws:s3:::b")]
@@ -101,6 +91,17 @@ def test_s3_calls_are_checked_as_iam_actions() -> None:
         ("s3:PutObject", "arn:aws:s3:::b/k"),
         ("s3:GetObject", "arn:aws:s3:::b/src key"),
     ]
+
+
+def test_secrets_manager_calls_are_checked_on_the_secret_they_name() -> None:
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:stack-CursorSigningSecret"
+    target = "secretsmanager.GetSecretValue"
+    assert secretsmanager_checks(target, json.dumps({"SecretId": arn}).encode()) == [
+        ("secretsmanager:GetSecretValue", arn)
+    ]
+    by_name = json.dumps({"SecretId": "stack-CursorSigningSecret"}).encode()
+    assert secretsmanager_checks(target, by_name) == [("secretsmanager:GetSecretValue", arn)]
+    assert secretsmanager_checks("secretsmanager.ListSecrets", b"{}") == [("secretsmanager:ListSecrets", "*")]
 
 
 # -- roles from the template ---------------------------------------------------------------------

@@ -65,7 +65,10 @@ def test_environment_merges_globals_resolves_refs_and_drops_no_value() -> None:
     arn = functions["ListFunction"].environment["CURSOR_SECRET_ARN"]
     assert arn == "arn:aws:secretsmanager:us-east-1:123456789012:secret:image-service-CursorSigningSecret"
     assert "s" * 32 not in repr([spec.environment for spec in functions.values()])
-    assert all(spec.layer_dirs == (ROOT / "layers" / "storage",) for spec in functions.values())
+    # The Globals' layer first, then the function's own (as SAM merges the two lists).
+    storage, imaging = ROOT / "layers" / "storage", ROOT / "layers" / "imaging"
+    assert functions["UploadFunction"].layer_dirs == (storage, imaging)
+    assert all(spec.layer_dirs == (storage,) for name, spec in functions.items() if name != "UploadFunction")
 
 
 def test_endpoint_parameter_sets_the_endpoint_variable() -> None:

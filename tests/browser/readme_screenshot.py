@@ -1,7 +1,7 @@
 """Make docs/gallery.png, the screenshot at the top of the README: the gallery of a user with a
 dozen photos, in a real browser against the local mode.
 
-    PYTHONPATH=.:local:layers/storage .venv/bin/python -m tests.browser.readme_screenshot
+    PYTHONPATH=.:local:layers/storage:layers/imaging .venv/bin/python -m tests.browser.readme_screenshot
 """
 
 from __future__ import annotations

@@ -67,6 +67,11 @@ def resolve(node: Any, root: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
 def _whole_value_pattern(
     validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
 ) -> Iterator[ValidationError]:
+    if isinstance(instance, str) and "\\p{" in pattern and any(unicodedata.category(c) == "Cn" for c in instance):
+        # Unicode properties are read with the runtime's Unicode version (the code's): a code
+        # point that a newer version of the regex engine knows as a letter is no letter here yet.
+        yield ValidationError(f"{instance!r} has code points unassigned in Unicode {unicodedata.unidata_version}")
+        return
     if isinstance(instance, str) and not _ecma_anchors(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
@@ -120,7 +125,8 @@ def normalize(instance: Any, schema: Mapping[str, Any]) -> Any:
         return schema.get("x-aliases", {}).get(text, text)
     if isinstance(instance, list) and isinstance(schema.get("items"), Mapping):
         items = [normalize(item, schema["items"]) for item in instance]
-        if "dedupe" in steps and len(items) <= schema.get("x-max-items-before-dedupe", len(items)):
+        # maxItems counts the list as sent: only a list within it is merged (a longer one fails).
+        if "dedupe" in steps and len(items) <= schema.get("maxItems", len(items)):
             unique: dict[str, Any] = {}
             for item in items:
                 unique.setdefault(json.dumps(item, sort_keys=True), item)

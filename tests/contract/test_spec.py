@@ -85,11 +85,6 @@ LIMITS = [
     ("ImageEdit.properties", sorted(SCHEMAS["ImageEdit"]["properties"]), sorted(validation.EDIT_FIELDS)),
     ("POST /images query parameters", sorted(RAW_UPLOAD_QUERY), sorted(validation.RAW_UPLOAD_PARAMETERS)),
     ("UploadRequest.tags.maxItems", UPLOAD["tags"]["maxItems"], validation.MAX_TAGS),
-    (
-        "UploadRequest.tags.x-max-items-before-dedupe",
-        UPLOAD["tags"]["x-max-items-before-dedupe"],
-        validation.MAX_TAGS * 4,
-    ),
     ("UploadRequest.title.maxLength", UPLOAD["title"]["maxLength"], validation.MAX_TITLE_CHARS),
     ("UploadRequest.description.maxLength", UPLOAD["description"]["maxLength"], validation.MAX_DESCRIPTION_CHARS),
     (
@@ -143,7 +138,7 @@ def _layer_error_codes() -> set[str]:
         if isinstance(cls, type) and issubclass(cls, errors.ServiceError)
     }
     codes: set[str] = set()
-    for module in (ROOT / "layers" / "storage" / "image_service").glob("*.py"):
+    for module in (ROOT / "layers").glob("*/image_service/*.py"):  # the storage and imaging layers
         for node in ast.walk(ast.parse(module.read_text())):
             if not isinstance(node, ast.Call):
                 continue

@@ -156,6 +156,7 @@ BAD_TAG = (400, "invalid_tag")
 TOO_MANY_TAGS = (400, "too_many_tags")
 BAD_BASE64 = (400, "invalid_base64")
 NOT_IMAGE = (400, "invalid_image")
+DAMAGED = (400, "image_damaged")
 MISMATCH = (400, "content_type_mismatch")
 UNSUPPORTED = (415, "unsupported_media_type")
 TOO_LARGE = (413, "payload_too_large")
@@ -301,8 +302,9 @@ CASES: list[Case] = [
     post("bytes-text", NOT_IMAGE, json_body=upload_body(image_base64=b64(b"hello, not a picture"))),
     post("bytes-svg-script", NOT_IMAGE, json_body=upload_body(image_base64=b64(b"<svg><script>x()</script></svg>"))),
     post("bytes-bmp", NOT_IMAGE, json_body=upload_body(image_base64=b64(picture("BMP")))),
-    post("bytes-truncated-png", NOT_IMAGE, json_body=upload_body(image_base64=b64(PNG[:40]))),
-    post("bytes-zero-size-png", NOT_IMAGE, json_body=upload_body(image_base64=b64(png_claiming(0, 0)))),
+    # A PNG signature, then bytes that do not make a picture: damaged (issue 14), not "no image".
+    post("bytes-truncated-png", DAMAGED, json_body=upload_body(image_base64=b64(PNG[:40]))),
+    post("bytes-zero-size-png", DAMAGED, json_body=upload_body(image_base64=b64(png_claiming(0, 0)))),
     post("bytes-decompression-bomb", NOT_IMAGE, json_body=upload_body(image_base64=b64(png_claiming(30_000, 30_000)))),
     post("png-declared-jpeg", MISMATCH, json_body=upload_body(content_type="image/jpeg")),
     post("gif-declared-png", MISMATCH, json_body=upload_body(image_base64=b64(picture("GIF")))),

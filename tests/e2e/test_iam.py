@@ -346,3 +346,21 @@ def test_presigned_get_acts_with_the_signers_permissions(app: LocalApp, stored: 
     for key, status in ((f"thumbnails/{stored['image_id']}.jpg", 200), (f"images/{stored['image_id']}", 403)):
         url = list_s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=60)
         assert requests.get(url, timeout=10).status_code == status, key
+
+
+def test_only_the_list_functions_role_may_read_the_cursor_secret(app: LocalApp) -> None:
+    secret_arn = app.template.function("ListFunction").environment["CURSOR_SECRET_ARN"]
+    for function in ("ListFunction", "GetFunction", "UploadFunction", "DeleteFunction"):
+        credentials = app.aws.function_credentials[function]
+        secrets = boto3.client(
+            "secretsmanager",
+            region_name="us-east-1",
+            endpoint_url=app.aws.endpoint_url,
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=credentials["AWS_SESSION_TOKEN"],
+        )
+        if function == "ListFunction":
+            assert secrets.get_secret_value(SecretId=secret_arn)["SecretString"]
+        else:
+            assert error_of(lambda s=secrets: s.get_secret_value(SecretId=secret_arn))[1] == "AccessDeniedException"

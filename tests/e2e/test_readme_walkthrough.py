@@ -117,9 +117,11 @@ def test_a_refused_upload_prints_the_services_answer_and_fails(
 def test_upload_direct_of_a_damaged_photo_says_why_as_soon_as_it_is_known(api: Api, user: str, tmp_path: Path) -> None:
     from tests.e2e.test_direct_upload import phone_jpeg
 
-    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + phone_jpeg()[4:][:100])  # not a JPEG any more
+    (tmp_path / "broken.jpg").write_bytes(
+        b"\xff\xd8\xff\xe0" + phone_jpeg()[4:][:100]
+    )  # cut off: a JPEG header, then nothing decodable
     result = run_script(api, "upload_direct", "broken.jpg", user, cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     answer = json.loads(result.stdout.strip().splitlines()[-1])
-    assert answer["code"] == "invalid_image" and answer["message"].startswith("the upload was rejected: ")
+    assert answer["code"] == "image_damaged" and answer["message"].startswith("the upload was rejected: ")
     assert "refused (422)" in result.stderr

@@ -91,7 +91,7 @@ def answer(response: dict[str, Any]) -> tuple[int, str | None]:
 
 def claims() -> dict[str, Any]:
     """What API Gateway adds once the Cognito authorizer accepted the caller (the signed-in mode)."""
-    return {"claims": {"cognito:username": "alice", "token_use": "id"}}
+    return {"claims": {"sub": "5f0c7a9e-2b1d-4c3e-8f6a-9d0b1c2e3f4a", "cognito:username": "alice", "token_use": "id"}}
 
 
 def json_upload(data: bytes, content_type: str) -> dict[str, Any]:
@@ -143,6 +143,9 @@ def test_a_damaged_direct_upload_is_removed_at_its_first_delivery(
     )
     key = started["upload"]["fields"]["key"]
     aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=damaged_photo(fmt, damage))
-    # No exception (which would make Lambda retry), and nothing left: file, pending row, objects
+    # No exception (which would make Lambda retry), and nothing left: file, objects, tag rows;
+    # only the reason stays (GET /images/{id} answers it until it expires), never an image.
     assert service.finalise_upload(key) is None
-    assert stored(aws) == {"objects": [], "images": [], "tags": []}
+    left = stored(aws)
+    assert left["objects"] == [] and left["tags"] == []
+    assert [(row["status"]["S"], row["code"]["S"]) for row in left["images"]] == [("rejected", "image_damaged")]

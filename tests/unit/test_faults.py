@@ -388,8 +388,17 @@ def test_list_with_a_throttled_index_is_503(aws: SimpleNamespace, stored: dict[s
     assert [item["image_id"] for item in listed["items"]] == [stored["image_id"]]
 
 
+def keys_only_tag_rows(aws: SimpleNamespace) -> None:
+    """Make the tag rows what they were before they carried the listed fields (keys only)."""
+    kept = {"tag", "image_id", "user_id", "user_tag", "created_at"}
+    for row in aws.dynamodb.scan(TableName=aws.tags_table)["Items"]:
+        aws.dynamodb.put_item(TableName=aws.tags_table, Item={k: v for k, v in row.items() if k in kept})
+
+
 def test_tag_list_with_batch_get_never_processed_is_503(aws: SimpleNamespace, stored: dict[str, Any]) -> None:
-    """BatchGetItem that keeps returning every key as unprocessed: back off, then 503 (not a hang)."""
+    """BatchGetItem (completing tag rows written before they carried the listed fields) that keeps
+    returning every key as unprocessed: back off, then 503 (not a hang)."""
+    keys_only_tag_rows(aws)
     event = claims_event("GET", "/images", "/images", query={"tag": ["cats"]})
     service = aws.dynamodb.meta.service_model.service_id.hyphenize()
     event_name = f"before-call.{service}.BatchGetItem"

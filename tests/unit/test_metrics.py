@@ -114,7 +114,7 @@ def _post(body: dict[str, Any] | bytes, content_type: str = "application/json") 
         headers={"Content-Type": [content_type]},
         query={"user_id": ["metered"], "title": [TITLE]} if isinstance(body, bytes) else None,
         body=raw,
-        authorizer={"claims": {"cognito:username": "metered"}},
+        authorizer={"claims": {"sub": "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f", "cognito:username": "metered"}},
         binary_media_types=["image/png"],
     )
 
@@ -152,7 +152,7 @@ def test_handlers_publish_uploads_rejections_and_deletes_without_user_data(
         resource="/images/{image_id}",
         path=f"/images/{image_id}",
         path_parameters={"image_id": image_id},
-        authorizer={"claims": {"cognito:username": "metered"}},
+        authorizer={"claims": {"sub": "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f", "cognito:username": "metered"}},
     )
     assert invoke("DeleteFunction", delete)["statusCode"] == 204
 

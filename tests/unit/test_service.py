@@ -284,3 +284,50 @@ def test_pending_upload_expires_by_ttl(service: Any, aws: SimpleNamespace) -> No
     import time
 
     assert 0 < int(row["expires_at"]["N"]) - time.time() <= 86_400
+
+
+def dynamodb_calls(aws: SimpleNamespace) -> list[str]:
+    """The DynamoDB operations called from now on, in order (a list the test reads afterwards)."""
+    calls: list[str] = []
+    aws.dynamodb.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: calls.append(model.name), unique_id="count-calls"
+    )
+    return calls
+
+
+def test_a_tag_page_is_one_query_and_lists_what_get_returns_after_edits(service: Any, aws: SimpleNamespace) -> None:
+    """The tag rows carry the listed fields: a page by tag (or by user and tag) is one Query and no
+    BatchGetItem, and an edit that keeps a tag rewrites that tag's row in the same transaction."""
+    from image_service.models import ImageEdit
+
+    image = service.upload(new_image(tags=("cats", "dogs")))
+    other = service.upload(new_image(user_id="bob", tags=("cats",)))
+    edited = service.edit(image.image_id, ImageEdit(title="Renamed", description="New words"), caller="alice")
+    calls = dynamodb_calls(aws)
+    try:
+        for query in (ListQuery(None, "cats", 20, None), ListQuery("alice", "dogs", 20, None)):
+            calls.clear()
+            page = service.list(query)
+            assert calls == ["Query"], query
+            expected = [other, edited] if query.user_id is None else [edited]
+            assert page.items == expected, query
+    finally:
+        aws.dynamodb.meta.events.unregister("before-call.dynamodb", unique_id="count-calls")
+
+
+def test_tag_rows_written_before_they_carried_the_listed_fields_are_still_listed(
+    service: Any, aws: SimpleNamespace
+) -> None:
+    """Rows from before the copy (keys only) are completed from the images table, in order; an
+    image deleted meanwhile is skipped and the cursor still moves on."""
+    first = service.upload(new_image(tags=("cats",)))
+    second = service.upload(new_image(tags=("cats",)))
+    third = service.upload(new_image(tags=("cats",)))
+    kept = {"tag", "image_id", "user_id", "user_tag", "created_at"}
+    for row in aws.dynamodb.scan(TableName=aws.tags_table)["Items"]:
+        if row["image_id"]["S"] != third.image_id:  # a mix: one new row, two old ones
+            aws.dynamodb.put_item(TableName=aws.tags_table, Item={k: v for k, v in row.items() if k in kept})
+    page = service.list(ListQuery("alice", "cats", 20, None))
+    assert page.items == [third, second, first]
+    aws.dynamodb.delete_item(TableName=aws.images_table, Key={"image_id": {"S": second.image_id}})
+    assert listing(service, tag="cats", limit=2) == [third.image_id, first.image_id]

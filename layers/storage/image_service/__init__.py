@@ -7,10 +7,18 @@ One module per concern:
 - ``models``       the image object and a page of images
 - ``ids``          time-ordered image ids
 - ``validation``   parsing and checking client input
-- ``imaging``      recognising image bytes (format, dimensions)
+- ``imaging``      recognising image bytes, thumbnails  } in the imaging layer (layers/imaging),
+- ``location``     removing GPS data from photos         } with Pillow: the upload function only
 - ``cursors``      signed, opaque pagination cursors
 - ``images_repository`` / ``tag_index`` / ``blob_store``  DynamoDB and S3 access
 - ``service``      the use cases: upload, get, download, list, delete
 - ``http``         API Gateway proxy responses and the error shape
 - ``log``          structured JSON logs
 """
+
+import pkgutil
+
+# The imaging layer adds modules to this package from a folder of its own. In Lambda both layers
+# are unpacked into /opt/python and the folders merge; where each layer is its own import path
+# entry (the local mode, tests), this makes the package span them all.
+__path__ = pkgutil.extend_path(__path__, __name__)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -96,6 +96,13 @@ def item_to_image(item: dict[str, Any]) -> Image:
     )
 
 
+class Rejection(NamedTuple):
+    """Why the service refused a direct upload: the error it would have answered."""
+
+    code: str
+    message: str
+
+
 def _write_condition(version: int, owner: str | None) -> dict[str, Any]:
     """Condition for changing an image: it exists, is at ``version`` and belongs to ``owner``."""
     expression = "attribute_exists(image_id) AND #version = :version"
@@ -138,25 +145,37 @@ class ImagesRepository:
 
     def get(self, image_id: str, *, consistent: bool = False) -> tuple[Image, int] | None:
         """The image and its row version, or ``None``."""
+        found = self.read(image_id, consistent=consistent)
+        return found if isinstance(found, tuple) else None
+
+    def read(self, image_id: str, *, consistent: bool = False) -> tuple[Image, int] | str | None:
+        """The image and its row version; ``PENDING`` for a direct upload not finalised yet (not
+        an image); ``None`` when the id has no row at all."""
         with translate_aws_errors("the image table"):
             response = self._dynamodb.get_item(
                 TableName=self.table_name, Key={"image_id": {"S": image_id}}, ConsistentRead=consistent
             )
         item = response.get("Item")
-        if item is None or "status" in item:  # a pending direct upload is not an image yet
+        if item is None:
             return None
+        if "status" in item:
+            return PENDING
         return item_to_image(item), int(item.get("version", {}).get("N", "1"))
 
-    def has_row(self, image_id: str) -> bool:
-        """True if the id has any row: an image, or a direct upload still pending."""
+    def get_image_or_rejection(self, image_id: str, *, now: int) -> Image | Rejection | None:
+        """The image; or why a direct upload with this id was refused (until ``now`` passes its
+        ``expires_at``); or ``None``. One read, as ``get``: a 404 costs no more than before."""
         with translate_aws_errors("the image table"):
-            response = self._dynamodb.get_item(
-                TableName=self.table_name,
-                Key={"image_id": {"S": image_id}},
-                ConsistentRead=True,
-                ProjectionExpression="image_id",
-            )
-        return "Item" in response
+            item = self._dynamodb.get_item(TableName=self.table_name, Key={"image_id": {"S": image_id}}).get("Item")
+        if item is None:
+            return None
+        status = item.get("status", {}).get("S")
+        if status is None:
+            return item_to_image(item)
+        # DynamoDB's TTL deletes up to days late: an expired row is already gone for readers.
+        if status == REJECTED and int(item.get("expires_at", {}).get("N", "0")) > now:
+            return Rejection(item["code"]["S"], item["message"]["S"])
+        return None
 
     def add_pending(self, image_id: str, request: UploadRequest, expires_at: int) -> None:
         with translate_aws_errors("the image table"):
@@ -226,17 +245,6 @@ class ImagesRepository:
             if not _condition_failed(exc):
                 raise
 
-    def get_rejection(self, image_id: str, *, now: int) -> tuple[str, str] | None:
-        """``(code, message)`` of a rejected direct upload not yet expired, or ``None``."""
-        with translate_aws_errors("the image table"):
-            item = self._dynamodb.get_item(TableName=self.table_name, Key={"image_id": {"S": image_id}}).get("Item")
-        if item is None or item.get("status", {}).get("S") != REJECTED:
-            return None
-        # DynamoDB's TTL deletes up to days late: an expired row is already gone for readers.
-        if int(item.get("expires_at", {}).get("N", "0")) <= now:
-            return None
-        return item["code"]["S"], item["message"]["S"]
-
     def remove(self, image: Image, version: int, *, owner: str | None) -> bool:
         """Delete ``image`` and its tag rows if it is still at ``version`` (and owned by ``owner``).
 
@@ -278,8 +286,8 @@ class ImagesRepository:
             }
         }
         removed = tuple(tag for tag in image.tags if tag not in updated.tags)
-        added = replace(updated, tags=tuple(tag for tag in updated.tags if tag not in image.tags))
-        actions = [update_image, *self._tags.delete_actions(image.image_id, removed), *self._tags.put_actions(added)]
+        # Every row the image keeps or gains is (re)written: each carries the listed fields.
+        actions = [update_image, *self._tags.delete_actions(image.image_id, removed), *self._tags.put_actions(updated)]
         return updated if self._transact(actions) else None
 
     def _transact(self, actions: list[dict[str, Any]]) -> bool:
@@ -308,6 +316,22 @@ class ImagesRepository:
         }
         rows = query_newest_first(self._dynamodb, self.table_name, params, limit + 1, start)
         return [item_to_image(row) for row in rows[:limit]], len(rows) > limit
+
+    def from_tag_rows(self, rows: list[dict[str, Any]]) -> list[Image]:
+        """The images of ``rows`` (tag rows), in their order.
+
+        A row carries the image's listed fields, so no read is needed. Rows written before they
+        did (keys only) are completed with one ``BatchGetItem``; an image deleted meanwhile is
+        left out.
+        """
+        bare = [row["image_id"]["S"] for row in rows if "object_key" not in row]
+        found = self.get_many(bare) if bare else {}
+        images = []
+        for row in rows:
+            image = item_to_image(row) if "object_key" in row else found.get(row["image_id"]["S"])
+            if image is not None:
+                images.append(image)
+        return images
 
     def get_many(self, image_ids: list[str]) -> dict[str, Image]:
         """The images among ``image_ids`` that exist, by id (``BatchGetItem``)."""

@@ -35,7 +35,7 @@ from .cursors import CursorCodec
 from .direct_upload import attempt_object_key, thumbnail_key_of
 from .errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, UploadRejected
 from .ids import is_image_id, new_image_id, timestamp_ms
-from .images_repository import ImagesRepository
+from .images_repository import ImagesRepository, Rejection
 from .models import Image, ImageEdit, ImagePage, ListQuery, NewImage, UploadRequest
 from .object_removal import remove_objects
 from .tag_index import TagIndex
@@ -76,6 +76,14 @@ def keys_of(image: Image) -> list[str]:
 def created_at_of(image_id_ms: int) -> str:
     moment = datetime.fromtimestamp(image_id_ms / 1000, tz=UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _NoImage(NotFound):
+    """404 for a write; ``has_row``: the id is a pending direct upload (not an image yet)."""
+
+    def __init__(self, message: str, *, has_row: bool) -> None:
+        super().__init__(message)
+        self.has_row = has_row
 
 
 class ImageService:
@@ -248,12 +256,12 @@ class ImageService:
 
         try:
             image, _ = self._conditional_write(image_id, caller, remove)
-        except NotFound:
+        except _NoImage as missing:
             # Nothing to delete, but an earlier delete may have removed the metadata and then
             # failed on the objects: finish it, so a retry leaves no bytes behind. Only for an id
             # with no row at all: a pending direct upload (someone's, maybe not the caller's) is
             # left alone, and its objects never use these keys anyway (see ``direct_upload``).
-            if not self._images.has_row(image_id):
+            if not missing.has_row:
                 self._blobs.delete_many(keys_for_id(image_id))
             raise
         except ServiceUnavailable:
@@ -301,9 +309,9 @@ class ImageService:
         itself atomic, so a concurrent edit or delete can never be overwritten or resurrected.
         """
         for attempt in range(_WRITE_ATTEMPTS):
-            found = self._images.get(image_id, consistent=True)
-            if found is None:
-                raise NotFound("image not found")
+            found = self._images.read(image_id, consistent=True)
+            if not isinstance(found, tuple):
+                raise _NoImage("image not found", has_row=found is not None)
             image, version = found
             if caller is not None and image.user_id != caller:
                 raise Forbidden("only the owner can change or delete this image")
@@ -317,14 +325,12 @@ class ImageService:
 
     def get(self, image_id: str) -> Image:
         """The image; for a direct upload the service refused, ``UploadRejected`` with its reason."""
-        found = self._images.get(image_id)
+        found = self._images.get_image_or_rejection(image_id, now=self._clock_ms() // 1000)
+        if isinstance(found, Rejection):
+            raise UploadRejected(f"the upload was rejected: {found.message}", code=found.code)
         if found is None:
-            rejection = self._images.get_rejection(image_id, now=self._clock_ms() // 1000)
-            if rejection is not None:
-                code, message = rejection
-                raise UploadRejected(f"the upload was rejected: {message}", code=code)
             raise NotFound("image not found")
-        return found[0]
+        return found
 
     def download_url(self, image_id: str, variant: str = "original") -> dict[str, Any]:
         found = self._images.get(image_id)
@@ -347,13 +353,12 @@ class ImageService:
             items, more = self._images.newest_for_user(query.user_id, limit=query.limit, after=after)
             position = {"image_id": items[-1].image_id, "created_at": items[-1].created_at} if items else None
         else:
-            ids, more = self._tags.newest_image_ids(
+            rows, more = self._tags.newest_rows(
                 query.tag, user_id=query.user_id, limit=query.limit, after_image_id=after and after.get("image_id")
             )
-            found = self._images.get_many(ids)
-            # A row deleted between the two reads is skipped; the cursor still follows the ids.
-            items = [found[image_id] for image_id in ids if image_id in found]
-            position = {"image_id": ids[-1]} if ids else None
+            # One Query: the tag rows carry the listed fields (tag_index says why).
+            items = self._images.from_tag_rows(rows)
+            position = {"image_id": rows[-1]["image_id"]["S"]} if rows else None
         next_token = self._cursors.encode(scope, position) if more and position else None
         # Signing is local (no AWS call): a page carries its thumbnails' URLs.
         thumbnails = {

@@ -102,12 +102,10 @@ def normalize_tags(value: Any) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list):
         raise BadRequest("tags must be a list of strings", code="invalid_tag")
-    if len(value) > MAX_TAGS * 4:
+    # Counted as sent, before repeats are merged: what JSON Schema's maxItems means to a client.
+    if len(value) > MAX_TAGS:
         raise BadRequest(f"at most {MAX_TAGS} tags", code="too_many_tags")
-    tags = tuple(dict.fromkeys(normalize_tag(item) for item in value))  # de-duplicated, order kept
-    if len(tags) > MAX_TAGS:
-        raise BadRequest(f"at most {MAX_TAGS} tags", code="too_many_tags")
-    return tags
+    return tuple(dict.fromkeys(normalize_tag(item) for item in value))  # de-duplicated, order kept
 
 
 def _refuse_broken_text(value: str, field: str) -> None:
@@ -251,8 +249,18 @@ def refuse_unreadable_upload(content_type: str | None, body: str | None) -> None
         ) from exc
 
 
-def parse_upload(body: str | None, *, max_image_bytes: int) -> NewImage:
-    """Validate a ``POST /images`` JSON body and decode its image."""
+def parse_upload(body: str | None, *, max_image_bytes: int, params: dict[str, Any] | None = None) -> NewImage:
+    """Validate a ``POST /images`` JSON body and decode its image.
+
+    ``params``: the query. Its parameters belong to the raw-body upload; with a JSON body they
+    would be ignored, so they are refused (a client must not think ``?user_id=`` did anything).
+    """
+    if params:
+        raise BadRequest(
+            f"query parameter(s) {', '.join(sorted(params))[:200]} apply to a raw image body only; "
+            "a JSON body carries its fields itself",
+            code="unknown_field",
+        )
     max_chars = base64_length(max_image_bytes)
     # Refuse an oversized body before parsing it, so it is never copied into a dict.
     if body is not None and len(body) > max_chars + _JSON_FIELDS_ALLOWANCE:
