@@ -28,6 +28,7 @@ class Config:
     local_warmup: float = local_mode.WARMUP_S
     local_concurrency: tuple[int, ...] = local_mode.CONCURRENCY
     local_seed: int = local_mode.SEED_IMAGES
+    local_sam_api: bool = True  # beside make sam-api when a Docker engine answers (never started here)
     cost_repeats: int = 5
     cost_photo_bytes: int = cost.PHOTO_BYTES
     build_dir: Path = field(default=harness.BUILD_DIR)
@@ -47,6 +48,7 @@ QUICK = Config(
     local_warmup=0.3,
     local_concurrency=(1, 2),
     local_seed=5,
+    local_sam_api=False,  # `make test` never drives Docker containers
     cost_repeats=1,
     cost_photo_bytes=200_000,
 )
@@ -70,6 +72,7 @@ def _section(name: str, config: Config, build: Path | None) -> dict[str, Any]:
             warmup=config.local_warmup,
             concurrency=config.local_concurrency,
             seed_images=config.local_seed,
+            sam_api=config.local_sam_api,
         ),
     }
     return runners[name]()

@@ -20,6 +20,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from . import moto_process
+
+if __name__ == "__main__":
+    moto_process.start_early(sys.argv[1:])  # moto imports while the imports below run
+
 from .app import TEMPLATE_PATH, LocalApp, function_environments, read_env_vars
 from .aws_backend import AwsEmulation, local_secrets
 from .functions import FunctionError, FunctionPool, FunctionTimeout

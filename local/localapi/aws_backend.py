@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -22,7 +20,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from .iam import SWITCH, RoleSpec, create_roles, function_roles, iam_enforced
+from . import moto_process
+from .iam import RoleSpec, create_roles, function_roles, iam_enforced
 from .resources import create_resources
 from .template import REGION, Template
 
@@ -38,10 +37,11 @@ class AwsEmulation:
     def __init__(self, template: Template, host: str = "127.0.0.1", port: int = 0, iam: bool | None = None) -> None:
         self.template = template
         self.host = host
-        self.port = port or free_port(host)
-        self._process: subprocess.Popen[bytes] | None = None
         # IAM enforcement (on unless LOCAL_IAM=off): each function's credentials, by logical id.
         self.iam = iam_enforced() if iam is None else iam
+        port, self._early = moto_process.claim(host, port, self.iam)  # started by `serve` before its imports
+        self.port = port or free_port(host)
+        self._process: subprocess.Popen[bytes] | None = None
         self.function_credentials: dict[str, dict[str, str]] = {}
 
     @property
@@ -49,14 +49,7 @@ class AwsEmulation:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> AwsEmulation:
-        package_root = str(Path(__file__).resolve().parent.parent)
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "localapi.moto_server", self.host, str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,  # moto logs every request; the gateway's access log is enough
-            start_new_session=True,  # Ctrl-C reaches only the server, which saves the data before stopping moto
-            env={**os.environ, "PYTHONPATH": package_root, SWITCH: "on" if self.iam else "off"},
-        )
+        self._process, self._early = self._early or moto_process.spawn(self.host, self.port, self.iam), None
         # SAM's translation of the template runs while moto starts (it costs an import of the translator).
         translation = _Background(function_roles, self.template)
         if self.iam:
@@ -82,6 +75,8 @@ class AwsEmulation:
         return self.function_credentials.get(logical_id, LOCAL_CREDENTIALS)
 
     def stop(self) -> None:
+        if self._process is None and self._early is not None:  # claimed, never started
+            self._process, self._early = self._early, None
         if self._process is not None:
             self._process.terminate()
             try:

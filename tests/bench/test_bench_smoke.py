@@ -29,7 +29,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for name in runner.SECTIONS:
         document = json.loads((out / f"{name}.json").read_text())
         assert document["section"] == name and document["machine"]["date"] and document["results"]
-    assert len(printed) == len(runner.SECTIONS) and all(table.strip() for table in printed)
+    # one table per section; the local mode's three: under load, own overhead, against make sam-api
+    assert len(printed) == len(runner.SECTIONS) + 2 and all(table.strip() for table in printed)
     return {name: document["results"] for name, document in written.items()}
 
 
@@ -75,6 +76,13 @@ def test_cold_start_memory_package_and_local_mode_are_measured(results: dict[str
     assert 0 < local["serve_to_listening_s"] <= local["serve_to_first_200_s"]
     for runs in local["scenarios"].values():
         assert all(run["requests"] > 0 and run["errors"] == 0 for run in runs), runs
+    # Each route's own overhead is its p50 minus that of the AWS calls it makes, both measured.
+    assert set(local["overhead"]) == set(local["scenarios"])
+    for info in local["overhead"].values():
+        assert info["route_p50_ms"] > 0 and info["emulation_p50_ms"] > 0 and min(info["samples"]) > 0, info
+        assert info["overhead_ms"] == round(info["route_p50_ms"] - info["emulation_p50_ms"], 2), info
+    sam_api = local["sam_api"]
+    assert not sam_api["measured"] and sam_api["reason"].startswith("not measured")  # never in make test
 
 
 def test_report_renders_every_section() -> None:
@@ -83,3 +91,24 @@ def test_report_renders_every_section() -> None:
     table = report.Table("t", ["a", "b"], [["1", "x|y"]], ["note"])
     assert report.as_markdown(table).splitlines()[2:5] == ["| a | b |", "|---|---|", "| 1 | x\\|y |"]
     assert set(report.RENDERERS) == set(runner.SECTIONS)
+
+
+def test_sam_api_comparison_renders_a_verdict_per_route() -> None:
+    # Docker is not on every machine: the measured case is rendered from a made-up result here.
+    from bench import report
+
+    routes = {
+        "get": {"serve_p50_ms": 5.0, "sam_api_p50_ms": 16.0, "ratio": 3.2, "target": 3.0, "meets_target": True},
+        "list by tag": {
+            "serve_p50_ms": 40.0,
+            "sam_api_p50_ms": 60.0,
+            "ratio": 1.5,
+            "target": 2.0,
+            "meets_target": False,
+        },
+    }
+    table = report._sam_api_table({"measured": True, "ready_s": 7.0, "routes": routes})
+    assert [row[0] for row in table.rows] == ["get", "list by tag"]
+    assert table.rows[0][3:] == ["3.20x", ">= 3x", "met"] and table.rows[1][3:] == ["1.50x", ">= 2x", "missed"]
+    absent = report._sam_api_table({"measured": False, "reason": "not measured (no Docker)"})
+    assert absent.rows[0][-1] == "not measured (no Docker)"

@@ -1,0 +1,71 @@
+"""The local mode's start-up: moto started before ``serve`` imports its own side, and moto's
+services built in the background (the order of things, not their timing, is tested here)."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+
+import pytest
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+from localapi import iam, moto_process, moto_server
+
+
+def test_the_switch_and_the_parent_variable_are_the_same_ones() -> None:
+    assert moto_process.SWITCH == iam.SWITCH
+    assert moto_process.PARENT == moto_server.PARENT
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["invoke", "F", "e.json"],
+        ["serve", "--aws-port", "4566"],
+        ["serve", "--aws-port=4566"],
+        ["serve", "-h"],
+        ["serve", "--help"],
+    ],
+)
+def test_only_a_default_serve_starts_moto_early(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_PORT", raising=False)
+    moto_process.start_early(argv)
+    assert moto_process.claim("127.0.0.1", 0, True) == (0, None)
+
+
+def test_an_explicit_aws_port_is_left_to_serve(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_PORT", "4566")  # serve names a busy one before starting anything
+    moto_process.start_early(["serve"])
+    assert moto_process.claim("127.0.0.1", 0, True) == (0, None)
+
+
+def test_the_early_moto_is_claimed_once_and_one_that_does_not_fit_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_PORT", raising=False)
+    monkeypatch.delenv(moto_process.SWITCH, raising=False)
+    moto_process.start_early(["serve", "--port", "0"])
+    port, process = moto_process.claim("127.0.0.1", 0, True)
+    assert process is not None and port
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/data.json", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the early moto never answered"
+                time.sleep(0.05)
+        assert moto_process.claim("127.0.0.1", 0, True) == (0, None)  # claimed once
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    moto_process.start_early(["serve", "--no-iam"])
+    _, other = moto_process._early[("127.0.0.1", False)]
+    assert moto_process.claim("127.0.0.1", 0, True) == (0, None)  # IAM on wanted: this one does not fit
+    assert other.wait(timeout=10) is not None  # and it was stopped
+
+
+def test_warm_up_builds_the_services_the_local_mode_calls() -> None:
+    dispatcher = DomainDispatcherApplication(create_backend_app)
+    moto_server.warm_up(dispatcher).join(timeout=60)
+    assert set(moto_server.SERVICES) <= set(dispatcher.app_instances)
