@@ -1,7 +1,11 @@
 """Domain exceptions. Each one knows the HTTP status and error code it becomes.
 
-They are turned into responses in exactly one place, ``http.handle_errors``. SDK errors are
-wrapped with ``raise ... from exc`` so the cause stays in the logs but never in a response.
+They are turned into responses in exactly one place, the ``http.api_handler`` decorator every
+API handler wears: a ``ServiceError`` becomes its ``status`` with ``{"message", "code"}``, anything
+else a generic 500. (The S3 event path, ``finalise_uploads`` in ``functions/upload/app.py``, lets
+errors propagate so that Lambda retries the event.) Transient SDK failures are wrapped by
+``aws.translate_aws_errors`` into ``ServiceUnavailable`` with ``raise ... from exc``, so the cause
+stays in the logs but never in a response.
 """
 
 from __future__ import annotations
