@@ -6,14 +6,20 @@ One module per concern:
 - ``errors``       the domain exceptions, each carrying its HTTP status and error code
 - ``models``       the image object and a page of images
 - ``ids``          time-ordered image ids
+- ``identity``     who is calling (the token's ``sub``, or the open mode's ``user_id``)
 - ``validation``   parsing and checking client input
 - ``imaging``      recognising image bytes, thumbnails  } in the imaging layer (layers/imaging),
 - ``location``     removing GPS data from photos         } with Pillow: the upload function only
-- ``cursors``      signed, opaque pagination cursors
-- ``images_repository`` / ``tag_index`` / ``blob_store``  DynamoDB and S3 access
-- ``service``      the use cases: upload, get, download, list, delete
+- ``cursors``      signed, opaque pagination cursors; ``secret_store`` reads their key at cold start
+- ``images_repository`` / ``tag_index`` / ``blob_store``  DynamoDB and S3 access (``aws``: clients
+  and the translation of AWS errors)
+- ``direct_upload`` / ``object_removal``  the object keys of a finalisation, and deleting objects
+  with S3's own answer deciding what is left
+- ``service``      the use cases: upload, get, download, list, edit, delete
+- ``idempotency`` / ``duplicates`` / ``etags``  Idempotency-Key replays, same-file uploads, ETag
+  preconditions
 - ``http``         API Gateway proxy responses and the error shape
-- ``log``          structured JSON logs
+- ``log`` / ``metrics``  structured JSON logs and CloudWatch EMF metrics
 """
 
 import pkgutil
