@@ -270,3 +270,23 @@ def test_curl_examples_work_against_the_local_mode(contract_app: LocalApp, tmp_p
         headers = dict(line.split(": ", 1) for line in headers_file.read_text().splitlines()[1:] if ": " in line)
         assert 200 <= int(status) < 300, f"{op.label}: {status.decode()} {body[:300]!r}"
         assert not CONTRACT.response_problems(op, int(status), headers, body)
+
+
+def test_spec_has_no_duplicated_keys() -> None:
+    """YAML readers keep the last of two equal keys silently; Swagger UI refuses the whole file."""
+    import yaml
+
+    duplicated: list[str] = []
+
+    class StrictLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+            seen: set[object] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    duplicated.append(f"{key} (line {key_node.start_mark.line + 1})")
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    yaml.load((ROOT / "api" / "openapi.yaml").read_text(), Loader=StrictLoader)  # noqa: S506 - a SafeLoader
+    assert not duplicated, f"api/openapi.yaml repeats keys: {duplicated}"
