@@ -218,6 +218,9 @@ def test_a_repeated_edit_is_replayed_and_a_different_one_refused(aws: SimpleName
     version = aws.dynamodb.get_item(TableName=aws.images_table, Key={"image_id": {"S": image_id}})["Item"]["version"]
     again = edit("e1", "first")
     assert again["body"] == first["body"] and again["headers"]["Idempotent-Replayed"] == "true"
+    # The answer's entity tag comes back with it (the spec requires it on every PATCH 200).
+    assert again["headers"]["ETag"] == first["headers"]["ETag"]
+    assert set(again["headers"]["Access-Control-Expose-Headers"].split(", ")) == {"ETag", "Idempotent-Replayed"}
     item = aws.dynamodb.get_item(TableName=aws.images_table, Key={"image_id": {"S": image_id}})["Item"]
     assert item["version"] == version
     assert code_of(edit("e1", "second")) == (422, "idempotency_key_reused")

@@ -104,11 +104,13 @@ def record_key(scope: str, event: dict[str, Any], key: str) -> str:
 
 
 def replay(record: dict[str, Any]) -> LambdaResponse:
-    """The first response again: same status and body, marked as a replay."""
+    """The first response again: same status, body and ETag, marked as a replay."""
     response = json_response(int(record["status_code"]["N"]), None)
     response["body"] = record["response_body"]["S"]
     response["headers"][REPLAYED_HEADER] = "true"
-    response["headers"]["Access-Control-Expose-Headers"] = REPLAYED_HEADER
+    if "etag" in record:
+        response["headers"]["ETag"] = record["etag"]["S"]
+    response["headers"]["Access-Control-Expose-Headers"] = f"ETag, {REPLAYED_HEADER}"
     return response
 
 
@@ -218,6 +220,8 @@ class IdempotencyStore:
                         "fingerprint": {"S": request_print},
                         "status_code": {"N": str(response["statusCode"])},
                         "response_body": {"S": response["body"]},
+                        # The entity tag belongs to the answer (a PATCH's ETag): replayed with it.
+                        **({"etag": {"S": response["headers"]["ETag"]}} if "ETag" in response["headers"] else {}),
                         "expires_at": {"N": str(now + RETENTION_SECONDS)},
                     },
                 )
