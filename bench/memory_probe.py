@@ -94,6 +94,7 @@ def json_event(data: bytes, content_type: str, user_id: str = "bench") -> dict[s
             "tags": ["bench"],
             "content_type": content_type,
             "image_base64": base64.b64encode(data).decode("ascii"),
+            "allow_duplicate": True,  # the same bytes each round: measure a store, not a duplicate
         }
     )
     return {

@@ -98,7 +98,7 @@ def api_request(event: dict[str, Any], context: Any) -> LambdaResponse:
     if IDEMPOTENCY is None:
         return route(event)
     # Every route here is a write that takes Idempotency-Key: a repeat is answered from the record.
-    return IDEMPOTENCY.run(event, context, scope_of(event, SETTINGS.auth_mode), lambda: route(event))
+    return IDEMPOTENCY.run(event, context, lambda: scope_of(event, SETTINGS.auth_mode), lambda: route(event))
 
 
 def finalise_uploads(event: dict[str, Any], context: Any) -> dict[str, Any]:

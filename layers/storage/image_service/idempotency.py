@@ -126,12 +126,18 @@ class IdempotencyStore:
         self,
         event: dict[str, Any],
         context: Any,
-        scope: str | None,
+        scope_of_caller: Callable[[], str | None],
         handle: Callable[[], LambdaResponse],
     ) -> LambdaResponse:
-        """Answer ``event`` with ``handle()`` at most once per (scope, route, key)."""
+        """Answer ``event`` with ``handle()`` at most once per (scope, route, key).
+
+        The caller's scope is only worked out when a key is sent: in the open mode it reads the
+        JSON body, which for an upload holds the whole photo (a second parse would copy it)."""
         key = parse_key(header(event, HEADER))
-        if key is None or scope is None:  # no key, or nobody to scope it to (the handler says 401)
+        if key is None:
+            return handle()
+        scope = scope_of_caller()
+        if scope is None:  # nobody to scope the key to: the handler says 401
             return handle()
         table_key = record_key(scope, event, key)
         request_print = fingerprint(event)
