@@ -15,7 +15,7 @@ from sam_local import bridge_gateway
 from localapi.aws_backend import AwsEmulation
 from localapi.template import Template
 from tests.conftest import ROOT
-from tests.handlers.test_events import EXAMPLE_IMAGE_ID, EXPECTED, function_for, seed_example_image_into
+from tests.handlers.test_events import EXPECTED, function_for, seed_example_image_into
 from tests.sam_local.conftest import needs_docker
 
 pytestmark = needs_docker
@@ -30,18 +30,15 @@ def emulation() -> Iterator[AwsEmulation]:
 
 
 def seed(emulation: AwsEmulation) -> None:
-    """Store the example image the get, download, edit and delete events name, afresh."""
+    """Empty the tables (whatever the previous path stored: an upload of the same photo would
+    make the next one a duplicate, 200 instead of 201), then store the example image the get,
+    download, edit and delete events name."""
     dynamodb, _ = emulation.clients()
-    definitions = emulation.template.table_definitions()
-    for definition in definitions:  # whatever the previous event did to it
+    for definition in emulation.template.table_definitions():
         keys = [k["AttributeName"] for k in definition["KeySchema"]]
-        scan = dynamodb.scan(
-            TableName=definition["TableName"],
-            FilterExpression="image_id = :id",
-            ExpressionAttributeValues={":id": {"S": EXAMPLE_IMAGE_ID}},
-        )
-        for item in scan["Items"]:
-            dynamodb.delete_item(TableName=definition["TableName"], Key={k: item[k] for k in keys})
+        for page in dynamodb.get_paginator("scan").paginate(TableName=definition["TableName"]):
+            for item in page["Items"]:
+                dynamodb.delete_item(TableName=definition["TableName"], Key={k: item[k] for k in keys})
     seed_example_image_into(emulation)
 
 
