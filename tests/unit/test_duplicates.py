@@ -20,6 +20,7 @@ from image_service.models import ListQuery
 from image_service.validation import parse_list_query
 from localapi.events import build_proxy_event
 from tests.conftest import invoke, load_function, picture
+from tests.storm import atomic_aws_requests
 from tests.unit.test_location import encoded, exif_with_gps
 from tests.unit.test_upload_races import start_direct
 
@@ -140,10 +141,11 @@ def test_two_identical_uploads_at_once_end_as_one_photo(aws: SimpleNamespace, ha
         answers.append(json_upload(picture()))
 
     threads = [threading.Thread(target=send) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    with atomic_aws_requests():  # each request atomic, as in AWS (in-process moto has no locks)
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
     assert sorted(a["statusCode"] for a in answers) == [200, 200, 200, 201]
     assert len({body(a)["image_id"] for a in answers}) == 1
     assert len(images(aws)) == 1

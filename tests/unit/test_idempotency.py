@@ -19,6 +19,7 @@ import pytest
 from image_service.idempotency import IdempotencyStore, fingerprint, record_key
 from localapi.events import build_proxy_event
 from tests.conftest import fail_call, invoke, load_function, picture
+from tests.storm import atomic_aws_requests
 
 SUB = "0b6f4a52-1c1e-4a8e-9d55-6d2a1c3f0a11"
 OTHER_SUB = "7d1e2f30-4b5c-4d6e-8f70-8192a3b4c5d6"
@@ -154,10 +155,11 @@ def test_concurrent_repeats_give_one_201_and_replays_or_409s(aws: SimpleNamespac
         answers.append(invoke("UploadFunction", upload_event("burst")))
 
     threads = [threading.Thread(target=send) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    with atomic_aws_requests():  # each request atomic, as in AWS (in-process moto has no locks)
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
     fresh = [a for a in answers if a["statusCode"] == 201 and "Idempotent-Replayed" not in a["headers"]]
     others = [a for a in answers if a not in fresh]
     assert len(answers) == 4 and len(fresh) == 1
