@@ -232,20 +232,6 @@ class ImagesRepository:
         }
         return self._transact([put_image, *self._tags.put_actions(image)])
 
-    def discard_pending(self, image_id: str) -> None:
-        try:
-            with translate_aws_errors("the image table"):
-                self._dynamodb.delete_item(
-                    TableName=self.table_name,
-                    Key={"image_id": {"S": image_id}},
-                    ConditionExpression="#status = :pending",
-                    ExpressionAttributeNames={"#status": "status"},
-                    ExpressionAttributeValues={":pending": {"S": PENDING}},
-                )
-        except ClientError as exc:
-            if not _condition_failed(exc):
-                raise
-
     def reject_pending(self, image_id: str, code: str, message: str, expires_at: int) -> None:
         """Replace a pending row by the reason it was refused, kept until ``expires_at`` (TTL) so
         that ``GET /images/{id}`` can say why. Like a pending row it has no ``created_at`` and no
