@@ -12,30 +12,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from localapi.app import LocalApp
-from tests.conftest import ROOT
-
-SCREENSHOTS = ROOT / "build" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # CI runs as root, where chromium's sandbox cannot start
-    "--headless",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # No traffic of the browser's own (updates, sync, safe browsing): only the pages' requests.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-DESKTOP = {"viewport": {"width": 1280, "height": 860}}
-PHONE = {"viewport": {"width": 375, "height": 812}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, Recorder
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -77,37 +60,6 @@ def cognito_app() -> Iterator[LocalApp]:
     app = LocalApp(port=0, auth_mode="cognito").start()
     yield app
     app.stop()
-
-
-@dataclass
-class Recorder:
-    """What a page did: console errors, uncaught exceptions and every request it made."""
-
-    errors: list[str] = field(default_factory=list)
-    requests: list[Any] = field(default_factory=list)
-    allowed: list[re.Pattern[str]] = field(default_factory=list)
-
-    def on_console(self, message: Any) -> None:
-        if message.type == "error" and not any(p.search(message.text) for p in self.allowed):
-            self.errors.append(f"console.error: {message.text}")
-
-    def on_page_error(self, error: Any) -> None:
-        self.errors.append(f"uncaught: {error}")
-
-    def requests_to(self, pattern: str, method: str | None = None) -> list[Any]:
-        return [r for r in self.requests if re.search(pattern, r.url) and (method is None or r.method == method)]
-
-
-_steps: dict[str, int] = {}
-
-
-def screenshot(page: Any, device: str, name: str) -> Path:
-    """build/screenshots/<device>-NN-<name>.png, numbered in the order the steps happen."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    _steps[device] = _steps.get(device, 0) + 1
-    path = SCREENSHOTS / f"{device}-{_steps[device]:02d}-{name}.png"
-    page.screenshot(path=str(path), animations="disabled")  # transitions finished, not half-way
-    return path
 
 
 @pytest.fixture

@@ -13,9 +13,8 @@ import requests
 from playwright.sync_api import sync_playwright
 
 from localapi.app import LocalApp
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP
-from tests.browser.pictures import jpeg
-from tests.browser.test_gallery import sign_in, wait_for_thumbnails
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, sign_in, wait_for_thumbnails
+from tests.support.photos import jpeg
 
 OUTPUT = Path(__file__).resolve().parent.parent.parent / "docs" / "gallery.png"
 PHOTOS = [

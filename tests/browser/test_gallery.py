@@ -10,8 +10,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Recorder, screenshot
-from tests.browser.pictures import jpeg, phone_photo, png
+from tests.support.browser import Recorder, card, card_ids, screenshot, sign_in, sign_out, wait_for_thumbnails
+from tests.support.photos import jpeg, phone_photo, png
 
 pytestmark = pytest.mark.browser
 
@@ -19,39 +19,6 @@ MiB = 1024 * 1024
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def sign_in(page: Any, user: str) -> None:
-    page.get_by_test_id("user-input").fill(user)
-    page.get_by_test_id("sign-in").click()
-    expect(page.get_by_test_id("signed-in-user")).to_have_text(user)
-
-
-def sign_out(page: Any) -> None:
-    page.get_by_test_id("sign-out").click()
-    expect(page.get_by_test_id("sign-in")).to_be_visible()
-
-
-def card_ids(page: Any) -> list[str]:
-    return page.eval_on_selector_all("[data-testid=photo-card]", "cards => cards.map(c => c.dataset.imageId)")
-
-
-def card(page: Any, image_id: str) -> Any:
-    return page.locator(f'[data-testid=photo-card][data-image-id="{image_id}"]')
-
-
-def wait_for_thumbnails(page: Any) -> None:
-    """Every card in the viewport shows its picture."""
-    page.wait_for_function(
-        """() => {
-          const cards = [...document.querySelectorAll('[data-testid=photo-card]')]
-            .filter(c => c.getBoundingClientRect().top < innerHeight);
-          return cards.length > 0 && cards.every(c => {
-            const img = c.querySelector('img');
-            return img.complete && img.naturalWidth > 0 && c.classList.contains('loaded');
-          });
-        }"""
-    )
 
 
 def assert_no_horizontal_scroll(page: Any) -> None:

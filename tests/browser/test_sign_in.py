@@ -14,9 +14,8 @@ import requests
 from playwright.sync_api import expect
 
 from localapi.web import make_web_server
-from tests.browser.conftest import screenshot
-from tests.browser.pictures import jpeg
-from tests.browser.test_gallery import card_ids, sign_in, sign_out, wait_for_thumbnails
+from tests.support.browser import card_ids, screenshot, sign_in, sign_out, wait_for_thumbnails
+from tests.support.photos import jpeg
 
 pytestmark = pytest.mark.browser
 

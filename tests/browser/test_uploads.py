@@ -13,9 +13,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
-from tests.browser.pictures import jpeg
-from tests.browser.test_gallery import card, sign_in
+from tests.support.browser import card, screenshot, sign_in
+from tests.support.photos import jpeg
 
 pytestmark = pytest.mark.browser
 

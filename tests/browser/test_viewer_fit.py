@@ -15,8 +15,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, Recorder, screenshot
-from tests.browser.pictures import jpeg
+from tests.support.browser import PHONE, Recorder, screenshot
+from tests.support.photos import jpeg
 
 pytestmark = pytest.mark.browser
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.contract.generators import EXAMPLE_IMAGE_ID, image_base64
-from tests.contract.spec import contract
+from tests.support.contract import contract
+from tests.support.contract_generators import EXAMPLE_IMAGE_ID, image_base64
 
 CONTRACT = contract()
 IMAGE = CONTRACT.spec["components"]["examples"]["Image"]["value"]

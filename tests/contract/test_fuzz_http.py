@@ -39,8 +39,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from localapi.app import LocalApp
-from tests.contract import generators
-from tests.contract.spec import SPEC_PATH, assert_exchange_conforms, contract
+from tests.support import contract_generators as generators
+from tests.support.contract import SPEC_PATH, assert_exchange_conforms, contract
 
 EXAMPLES = int(os.environ.get("CONTRACT_FUZZ_EXAMPLES", "40"))
 CONFIG = schemathesis.Config.from_dict(

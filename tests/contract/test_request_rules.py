@@ -33,8 +33,8 @@ from image_service.validation import (
     parse_variant,
     single_query_values,
 )
-from tests.contract import generators
-from tests.contract.spec import SPEC_PATH, Operation, contract, normalize
+from tests.support import contract_generators as generators
+from tests.support.contract import SPEC_PATH, Operation, contract, normalize
 
 CONTRACT = contract()
 SCHEMA = schemathesis.openapi.from_path(SPEC_PATH)

@@ -24,8 +24,9 @@ from image_service.config import DEFAULT_MAX_IMAGE_BYTES, MAX_DOWNLOAD_URL_TTL_S
 from image_service.ids import IMAGE_ID_PATTERN
 from localapi.app import LocalApp
 from localapi.gateway import GATEWAY_ERRORS
-from tests.conftest import ROOT, TEMPLATE, picture
-from tests.contract.spec import Contract, contract, schema_problems
+from tests.support.contract import Contract, contract, schema_problems
+from tests.support.environment import ROOT, TEMPLATE
+from tests.support.images import picture
 
 CONTRACT = contract()
 SCHEMAS = CONTRACT.spec["components"]["schemas"]

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from localapi.app import LocalApp
-from tests.conftest import ROOT, picture
-from tests.e2e.conftest import Api
+from tests.support.environment import ROOT
+from tests.support.images import picture
+from tests.support.local_mode import Api
 
 
 @pytest.fixture(scope="module")

@@ -23,9 +23,9 @@ import pytest
 import requests
 
 from localapi.app import LocalApp
-from tests.conftest import picture
-from tests.e2e.conftest import Api
-from tests.test_no_leaks import leaks_in, resource_names
+from tests.support.images import picture
+from tests.support.leaks import leaks_in, resource_names
+from tests.support.local_mode import Api
 
 MAX_IMAGE_BYTES = 4_500_000  # the template's MaxImageBytes default (README: "Images up to 4,500,000 bytes")
 UNKNOWN_ID = "01JDQ8ZB3F2T6X8W4N5R7K9M0P"  # well-formed, never stored

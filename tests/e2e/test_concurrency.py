@@ -10,30 +10,15 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from tests.conftest import storage_problems
-from tests.e2e.conftest import Api
+from tests.support.local_mode import Api, fresh_session
+from tests.support.storage import storage_problems
+from tests.support.threads import all_at_once
 
 T = TypeVar("T")
 DELETE_RACES = 6
 UPLOADS, UPLOAD_THREADS = 20, 8
-
-
-def all_at_once(calls: list[Callable[[], T]], threads: int | None = None) -> list[T]:
-    """Run ``calls`` on ``threads`` threads; the first wave starts together from a barrier."""
-    threads = threads or len(calls)
-    barrier = threading.Barrier(min(threads, len(calls)))
-
-    def run(call: Callable[[], T], index: int) -> T:
-        if index < barrier.parties:
-            barrier.wait(timeout=30)
-        return call()
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = [pool.submit(run, call, index) for index, call in enumerate(calls)]
-        return [future.result(timeout=120) for future in futures]
 
 
 def problems_of(api: Api, user: str) -> list[str]:
@@ -48,11 +33,6 @@ def problems_of(api: Api, user: str) -> list[str]:
         tags_table=template.physical_name("ImageTagsTable"),
         user_id=user,
     )
-
-
-def fresh_session(api: Api) -> Api:
-    """An ``Api`` with its own HTTP session: ``requests.Session`` is not meant to be shared by threads."""
-    return Api(api.base_url, api.app)
 
 
 def test_two_concurrent_deletes_of_one_image_are_one_204_and_one_404(api: Api, user: str, tag: str) -> None:

@@ -7,8 +7,8 @@ import io
 import requests
 from PIL import Image
 
-from tests.e2e.conftest import Api
-from tests.e2e.test_concurrency import all_at_once, fresh_session
+from tests.support.local_mode import Api, fresh_session
+from tests.support.threads import all_at_once
 
 
 def test_etag_304_and_412_through_the_gateway(api: Api, user: str) -> None:

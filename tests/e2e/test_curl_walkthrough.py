@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.e2e.conftest import Api
+from tests.support.environment import ROOT
+from tests.support.local_mode import Api
 
 SCRIPT = ROOT / "scripts" / "curl_examples.sh"
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
@@ -39,7 +39,7 @@ def test_curl_walk_through(api: Api, user: str, tmp_path: Path) -> None:
 
 
 def test_curl_upload_styles_and_edit(api: Api, user: str, tmp_path: Path) -> None:
-    from tests.e2e.test_direct_upload import phone_jpeg
+    from tests.support.images import phone_jpeg
 
     (tmp_path / "big.jpg").write_bytes(phone_jpeg(target_bytes=6_000_000))  # over the JSON limit
     direct = json.loads(run(api, "upload_direct", "big.jpg", user, "phone", cwd=tmp_path).splitlines()[-1])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import shutil
 import subprocess
 import time
@@ -13,50 +12,16 @@ from typing import Any
 
 import pytest
 import requests
-from PIL import ExifTags, Image
+from PIL import Image
 
 from image_service.location import strip_location
-from tests.conftest import picture
-from tests.e2e.conftest import Api
-
-GPS = ExifTags.IFD.GPSInfo
-ORIENTATION = 0x0112
-
-
-def phone_jpeg(
-    target_bytes: int = 0, size: tuple[int, int] = (400, 300), gps: bool = True, orientation: int = 6
-) -> bytes:
-    """A JPEG as a phone writes it: EXIF with orientation and (optionally) a GPS position.
-
-    With ``target_bytes`` the pixels are noise, which JPEG cannot compress, to reach that size.
-    """
-    exif = Image.Exif()
-    exif[ORIENTATION] = orientation
-    exif[0x010F] = "PhoneMaker"
-    if gps:
-        position = exif.get_ifd(GPS)
-        position.update({1: "N", 2: (52.0, 31.0, 12.5), 3: "E", 4: (13.0, 24.0, 1.0)})
-    if target_bytes:
-        side = int((target_bytes / 1.1) ** 0.5)  # noise at quality 95 costs ~1.2 bytes per pixel
-        size = (side * 4 // 3, side * 3 // 4)
-        picture_ = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
-    else:
-        picture_ = Image.new("RGB", size, (30, 120, 200))
-    out = io.BytesIO()
-    picture_.save(out, "JPEG", quality=95, exif=exif.tobytes())
-    return out.getvalue()
+from tests.support.images import GPS, ORIENTATION, phone_jpeg, picture
+from tests.support.local_mode import Api, objects, start_upload
 
 
 def exif_of(data: bytes) -> Image.Exif:
     with Image.open(io.BytesIO(data)) as opened:
         return opened.getexif()
-
-
-def start_upload(api: Api, user: str, **fields: Any) -> dict:
-    body = {"user_id": user, "content_type": "image/jpeg", "title": "From my phone", **fields}
-    response = api.request("POST", "/images/uploads", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def post_file(started: dict, data: bytes, content_type: str = "image/jpeg") -> None:
@@ -74,12 +39,6 @@ def wait_for(api: Api, image_id: str, timeout: float = 30.0) -> requests.Respons
         if response.status_code == 200 or time.monotonic() > deadline:
             return response
         time.sleep(0.2)
-
-
-def objects(api: Api, prefix: str) -> list[str]:
-    _, s3 = api.app.aws.clients()
-    bucket = api.app.template.bucket_names()[0]
-    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
 
 
 def assert_rejected_and_removed(api: Api, started: dict, user: str, code: str, timeout: float = 30.0) -> None:

@@ -23,39 +23,9 @@ from botocore.exceptions import ClientError
 
 from localapi.app import LocalApp, function_environments
 from localapi.functions import FunctionPool
-from tests.conftest import ROOT
-from tests.e2e.conftest import Api, ExternalApp
-from tests.e2e.test_direct_upload import objects, phone_jpeg, start_upload
-
-
-@pytest.fixture
-def app(local_app: LocalApp | ExternalApp) -> LocalApp:
-    if isinstance(local_app, ExternalApp):
-        pytest.skip("the roles live in the local mode's own emulation")
-    if not local_app.aws.function_credentials:
-        pytest.skip("IAM enforcement is off (LOCAL_IAM=off)")
-    return local_app
-
-
-def clients_of(app: LocalApp, function: str) -> tuple[Any, Any]:
-    """DynamoDB and S3 clients with the credentials ``function``'s worker runs with."""
-    credentials = app.aws.function_credentials[function]
-    options: dict[str, Any] = {
-        "region_name": "us-east-1",
-        "endpoint_url": app.aws.endpoint_url,
-        "aws_access_key_id": credentials["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": credentials["AWS_SECRET_ACCESS_KEY"],
-        "aws_session_token": credentials["AWS_SESSION_TOKEN"],
-        "config": Config(s3={"addressing_style": "path"}, signature_version="s3v4", retries={"max_attempts": 1}),
-    }
-    return boto3.client("dynamodb", **options), boto3.client("s3", **options)
-
-
-def names(app: LocalApp) -> tuple[str, str, str]:
-    tables = [definition["TableName"] for definition in app.template.table_definitions()]
-    images_table = next(name for name in tables if name.endswith("-images"))
-    tags_table = next(name for name in tables if name.endswith("-image_tags"))
-    return images_table, tags_table, app.template.bucket_names()[0]
+from tests.support.environment import ROOT
+from tests.support.images import phone_jpeg
+from tests.support.local_mode import Api, clients_of, names, objects, start_upload
 
 
 def error_of(call: Any) -> tuple[int, str, str]:

@@ -11,8 +11,8 @@ import pytest
 from localapi.__main__ import main as localapi_main
 from localapi.aws_backend import AwsEmulation
 from localapi.template import Template
-from tests.conftest import ROOT
-from tests.handlers.test_events import EXPECTED, function_for, seed_example_image_into
+from tests.support.environment import ROOT
+from tests.support.events import EXPECTED, function_for, seed_example_image_into
 
 
 @pytest.fixture(scope="module")

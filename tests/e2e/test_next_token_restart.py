@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from localapi.app import LocalApp
-from tests.conftest import picture
-from tests.e2e.conftest import EXTERNAL_BASE_URL
+from tests.support.images import picture
+from tests.support.local_mode import EXTERNAL_BASE_URL
 
 pytestmark = pytest.mark.skipif(bool(EXTERNAL_BASE_URL), reason="starts and stops local modes of its own")
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from localapi.app import LocalApp
-from tests.conftest import ROOT
-from tests.e2e.conftest import Api
+from tests.support.environment import ROOT
+from tests.support.local_mode import Api
 
 SCRIPT = ROOT / "scripts" / "curl_examples.sh"
 SECTION = ("## Run it locally", "### What the local mode emulates")
@@ -115,7 +115,7 @@ def test_a_refused_upload_prints_the_services_answer_and_fails(
 
 
 def test_upload_direct_of_a_damaged_photo_says_why_as_soon_as_it_is_known(api: Api, user: str, tmp_path: Path) -> None:
-    from tests.e2e.test_direct_upload import phone_jpeg
+    from tests.support.images import phone_jpeg
 
     (tmp_path / "broken.jpg").write_bytes(
         b"\xff\xd8\xff\xe0" + phone_jpeg()[4:][:100]

@@ -17,9 +17,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localapi.app import LocalApp
-from tests.conftest import picture
-from tests.e2e.conftest import Api
-from tests.e2e.test_iam import app, clients_of, names  # noqa: F401 - app: the fixture
+from tests.support.images import picture
+from tests.support.local_mode import Api, clients_of, names
 
 PHOTO = picture("PNG", (21, 13))
 
@@ -96,7 +95,7 @@ def test_the_same_file_again_is_the_stored_photo_unless_allowed(api: Api, user: 
     assert api.request("GET", "/images", params={"user_id": user, "sha256": "0" * 64}).json()["items"] == []
 
 
-def test_only_the_upload_role_has_the_idempotency_table(app: LocalApp) -> None:  # noqa: F811
+def test_only_the_upload_role_has_the_idempotency_table(app: LocalApp) -> None:
     tables = [definition["TableName"] for definition in app.template.table_definitions()]
     idempotency_table = next(name for name in tables if name.endswith("-idempotency"))
     images_table, _, _ = names(app)

@@ -7,8 +7,8 @@ import base64
 
 import requests
 
-from tests.conftest import picture
-from tests.e2e.conftest import Api
+from tests.support.images import picture
+from tests.support.local_mode import Api
 
 
 def test_walk_through_upload_list_get_download_delete(api: Api, user: str, tag: str) -> None:

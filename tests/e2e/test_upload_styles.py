@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Api
-from tests.e2e.test_direct_upload import phone_jpeg
+from tests.support.images import phone_jpeg
+from tests.support.local_mode import Api
 
 
 @pytest.mark.parametrize("content_type", ["image/jpg", "application/octet-stream", "Application/Octet-Stream"])

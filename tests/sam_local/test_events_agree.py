@@ -14,9 +14,9 @@ from sam_local import bridge_gateway
 
 from localapi.aws_backend import AwsEmulation
 from localapi.template import Template
-from tests.conftest import ROOT
-from tests.handlers.test_events import EXPECTED, function_for, seed_example_image_into
-from tests.sam_local.conftest import needs_docker
+from tests.support.environment import ROOT
+from tests.support.events import EXPECTED, function_for, seed_example_image_into
+from tests.support.sam_local_gaps import needs_docker
 
 pytestmark = needs_docker
 

@@ -14,8 +14,8 @@ import with_docker
 
 from localapi.aws_backend import LOCAL_CREDENTIALS
 from localapi.template import Template
-from tests.conftest import ROOT
-from tests.sam_local.conftest import KNOWN_GAPS
+from tests.support.environment import ROOT
+from tests.support.sam_local_gaps import KNOWN_GAPS
 
 ENDPOINT = "http://172.17.0.1:4566"
 
@@ -105,7 +105,7 @@ def test_the_e2e_client_talks_to_a_server_it_did_not_start() -> None:
     import http.server
     import threading
 
-    from tests.e2e.conftest import Api, ExternalApp
+    from tests.support.local_mode import Api, ExternalApp
 
     class Answer(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:

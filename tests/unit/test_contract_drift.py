@@ -9,8 +9,8 @@ import pytest
 
 from image_service.errors import BadRequest
 from image_service.validation import MAX_TAGS, normalize_tags, parse_upload
-from tests.conftest import picture
-from tests.contract.spec import contract
+from tests.support.contract import contract
+from tests.support.images import picture
 
 
 @pytest.mark.parametrize("tags", [["cat"] * (MAX_TAGS + 1), ["cat", "Cat", " cat "] * 4])

@@ -20,7 +20,7 @@ import regex
 
 from image_service import validation
 from image_service.errors import BadRequest
-from tests.contract.spec import contract
+from tests.support.contract import contract
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,23 +8,9 @@ import pytest
 from PIL import ExifTags, Image
 
 from image_service.location import strip_location
+from tests.support.images import encoded, exif_with_gps
 
 GPS = ExifTags.IFD.GPSInfo
-
-
-def exif_with_gps(gps: bool = True) -> Image.Exif:
-    exif = Image.Exif()
-    exif[0x0112] = 3
-    exif[0x010F] = "Maker"
-    if gps:
-        exif.get_ifd(GPS).update({1: "S", 2: (33.0, 51.0, 54.0), 3: "E", 4: (151.0, 12.0, 36.0)})
-    return exif
-
-
-def encoded(fmt: str, exif: Image.Exif) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (20, 10), (5, 6, 7)).save(out, fmt, exif=exif.tobytes())
-    return out.getvalue()
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from image_service.validation import (
     parse_edit,
     parse_user_id,
 )
-from tests.conftest import ROOT
+from tests.support.environment import ROOT
 
 CASES_FILE = Path(__file__).with_name("rule_cases.json")
 RULES_JS = ROOT / "web" / "js" / "rules.js"

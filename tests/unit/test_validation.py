@@ -13,7 +13,7 @@ from image_service.validation import (
     parse_upload,
     single_query_values,
 )
-from tests.conftest import picture
+from tests.support.images import picture
 
 LIMIT = 4_500_000
 
@@ -163,6 +163,23 @@ def test_bad_list_queries_are_400(params: dict[str, str], code: str) -> None:
     with pytest.raises(BadRequest) as error:
         parse_list_query(params)
     assert error.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ({"user_id": "alice", "sha256": "abc"}, "invalid_sha256"),
+        ({"user_id": "alice", "sha256": "g" * 64}, "invalid_sha256"),
+        ({"tag": "cats", "sha256": "a" * 64}, "invalid_filter"),
+        ({"user_id": "alice", "tag": "cats", "sha256": "a" * 64}, "invalid_filter"),
+        ({"sha256": "a" * 64}, "missing_filter"),
+    ],
+)
+def test_a_bad_sha256_filter_is_400(query: dict[str, str], code: str) -> None:
+    """The checksum listing (``GET /images?user_id=U&sha256=HEX``) of duplicate uploads (issue 19, item 2)."""
+    with pytest.raises(BadRequest) as refused:
+        parse_list_query(query)
+    assert refused.value.code == code
 
 
 def test_repeated_query_parameter_with_different_values_is_400() -> None:

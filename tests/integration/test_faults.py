@@ -33,16 +33,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from localapi.events import build_proxy_event
-from tests.conftest import (
-    assert_storage_consistent,
-    fail_call,
-    invoke,
-    load_function,
-    lose_response,
-    picture,
-    storage_problems,
-)
+from tests.support.builders import claims_event, start_direct_upload
+from tests.support.faults import fail_call, lose_response
+from tests.support.functions import invoke, load_function
+from tests.support.images import picture
+from tests.support.storage import assert_storage_consistent, storage_problems
 
 USER = "alice"
 RETRYABLE = (503, "service_unavailable")
@@ -72,17 +67,6 @@ def fail_step(client: Any, operations: tuple[str, ...], *args: Any, **kwargs: An
 def lose_step(client: Any, operations: tuple[str, ...]) -> Callable[[], None]:
     """``lose_response`` on each of ``operations``."""
     return _heal_all([lose_response(client, operation) for operation in operations])
-
-
-def claims_event(method: str, resource: str, path: str, **kwargs: Any) -> dict[str, Any]:
-    """A proxy event as API Gateway sends it after the Cognito authorizer accepted ``USER``."""
-    return build_proxy_event(
-        method=method,
-        resource=resource,
-        path=path,
-        authorizer={"claims": {"sub": USER, "cognito:username": USER, "token_use": "id"}},
-        **kwargs,
-    )
 
 
 def upload_event(tags: tuple[str, ...] = ("cats", "dogs")) -> dict[str, Any]:
@@ -497,33 +481,6 @@ def test_upload_whose_cleanup_also_fails_leaves_no_orphan(aws: SimpleNamespace, 
 # -- direct uploads: the S3 event that finalises a photo sent with a pre-signed POST ----------------
 # An error here must propagate (Lambda then retries the event), leave nothing visible that is not
 # whole, and the retried event must finalise the photo exactly once.
-
-
-def start_direct_upload(aws: SimpleNamespace) -> tuple[str, dict[str, Any]]:
-    """Announce a direct upload through the API, then put the file where the pre-signed POST would."""
-    body = {"user_id": USER, "tags": ["cats"], "content_type": "image/png"}
-    event = claims_event(
-        "POST",
-        "/images/uploads",
-        "/images/uploads",
-        headers={"Content-Type": ["application/json"]},
-        body=json.dumps(body).encode(),
-    )
-    response = invoke("UploadFunction", event)
-    assert response["statusCode"] == 201, response["body"]
-    image_id = json.loads(response["body"])["image_id"]
-    key = f"uploads/{image_id}"
-    aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=picture(), ContentType="image/png")
-    s3_event = {
-        "Records": [
-            {
-                "eventSource": "aws:s3",
-                "eventName": "ObjectCreated:Post",
-                "s3": {"bucket": {"name": aws.bucket}, "object": {"key": key, "size": len(picture())}},
-            }
-        ]
-    }
-    return image_id, s3_event
 
 
 FINALISE_FAULTS = {

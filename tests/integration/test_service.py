@@ -8,7 +8,9 @@ import pytest
 
 from image_service.errors import InvalidCursor, NotFound, ServiceUnavailable
 from image_service.models import ListQuery
-from tests.conftest import fail_call, new_image, picture
+from tests.support.builders import new_image
+from tests.support.faults import fail_call
+from tests.support.images import picture
 
 
 def listing(service: Any, user_id: str | None = None, tag: str | None = None, limit: int = 20) -> list[str]:

@@ -22,7 +22,7 @@ import pytest
 
 from image_service.models import UploadRequest
 from localapi.events import build_proxy_event
-from tests.conftest import invoke, load_function
+from tests.support.functions import invoke, load_function
 
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 DAMAGED = (400, "image_damaged")

@@ -9,7 +9,7 @@ import os
 from types import SimpleNamespace
 from typing import Any
 
-from tests.storm import run_storm, storm_problems
+from tests.support.storm import run_storm, storm_problems
 
 THREADS = int(os.environ.get("STORM_THREADS", "6"))
 OPERATIONS = int(os.environ.get("STORM_OPERATIONS", "8"))

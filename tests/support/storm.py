@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from tests.conftest import storage_problems
+from tests.support.storage import storage_problems
 
 USERS = ("alice", "bob", "carol")
 TAGS = ("sea", "sun", "cat", "dog", "city")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, TEMPLATE
+from tests.support.environment import ROOT, TEMPLATE
 
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE.resources
 PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE.body.get("Parameters", {})

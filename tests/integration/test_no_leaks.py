@@ -32,57 +32,10 @@ import pytest
 import requests
 
 from localapi.events import build_proxy_event
-from tests.conftest import FUNCTIONS, ROOT, fail_call, load_function, lose_response
-
-# Words that only an internal detail would put in a response. Matched case-sensitively.
-INTERNAL_MARKERS = (
-    "Traceback",
-    "botocore",
-    "boto3",
-    "image_service",
-    "site-packages",
-    "arn:aws",
-    "Exception",
-    "Error:",
-    "ClientError",
-    "KeyError",
-    "ValueError",
-    "TypeError",
-    "AttributeError",
-    "ServiceUnavailable",
-    "BadRequest",
-    "ResourceNotFound",
-    "ProvisionedThroughput",
-    "CancellationReasons",
-    "AccessDenied",
-    "injected fault",  # the text of the AWS error responses the fault tests inject
-    "object_key",
-    "images/",
-    "thumbnails/",
-    "displays/",
-    "uploads/",
-)
-FILE_LINE = re.compile(r'File "[^"]+", line \d+|\.py\b')
-
-
-def leaks_in(text: str, internal_names: list[str]) -> list[str]:
-    """What in ``text`` (a response body) reveals an internal detail; empty if nothing does."""
-    # A size error names the public route for bigger photos; that "images/" is no object key.
-    text = text.replace("POST /images/uploads", "POST <route>")
-    found = [marker for marker in INTERNAL_MARKERS if marker in text]
-    found += [name for name in internal_names if name and name in text]
-    found += FILE_LINE.findall(text)
-    found += [str(ROOT)] if str(ROOT) in text else []
-    return found
-
-
-def internal_names(environment: dict[str, str]) -> list[str]:
-    return [environment.get(name, "") for name in ("S3_BUCKET_NAME", "IMAGES_TABLE_NAME", "IMAGE_TAGS_TABLE_NAME")]
-
-
-def resource_names(template: Any) -> list[str]:
-    """The physical names of every bucket and table of a (local mode's) template."""
-    return [*template.bucket_names(), *(d["TableName"] for d in template.table_definitions())]
+from tests.support.environment import FUNCTIONS, ROOT
+from tests.support.faults import fail_call, lose_response
+from tests.support.functions import load_function
+from tests.support.leaks import internal_names, leaks_in
 
 
 def distinctive_png() -> bytes:
@@ -361,7 +314,7 @@ def test_logs_of_an_s3_event_carry_its_request_id(
     aws: SimpleNamespace, handlers: None, log_output: io.StringIO
 ) -> None:
     """The direct-upload finalisation runs on S3 events, not API requests: same logging rules."""
-    from tests.unit.test_faults import start_direct_upload
+    from tests.support.builders import start_direct_upload
 
     image = distinctive_png()
     _, s3_event = start_direct_upload(aws)

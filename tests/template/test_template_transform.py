@@ -19,7 +19,7 @@ import pytest
 
 from image_service.config import MAX_DIRECT_UPLOAD_BYTES
 from image_service.imaging import MAX_PIXELS
-from tests.conftest import ROOT, TEMPLATE
+from tests.support.environment import ROOT, TEMPLATE
 
 TOOLS_PYTHON = ROOT / ".venv-tools" / "bin" / "python"
 pytestmark = pytest.mark.skipif(

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from localapi.events import build_proxy_event
-from tests.conftest import invoke, load_function, picture
+from tests.support.functions import invoke, load_function
+from tests.support.images import picture
 
 CLAIMS = {"claims": {"sub": "0b6f4a52-1c1e-4a8e-9d55-6d2a1c3f0a11", "cognito:username": "alice", "token_use": "id"}}
 BROKEN = b"\xff\xfe"  # not UTF-8 in any position

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from image_service.errors import NotFound
-from image_service.models import UploadRequest
-from tests.conftest import assert_storage_consistent, picture
+from tests.support.builders import start_direct
+from tests.support.images import picture
+from tests.support.storage import assert_storage_consistent
 
 
 class CommitGate:
@@ -73,14 +74,6 @@ def run_paused(gate: CommitGate, work: Callable[[], Any]) -> tuple[threading.Thr
     thread.start()
     assert arrived.wait(30), result
     return thread, release, result
-
-
-def start_direct(service: Any, aws: SimpleNamespace, data: bytes, user: str = "alice") -> str:
-    started = service.start_direct_upload(
-        UploadRequest(user_id=user, title="t", description="", tags=("cats",), content_type="image/png")
-    )
-    aws.s3.put_object(Bucket=aws.bucket, Key=started["upload"]["fields"]["key"], Body=data)
-    return str(started["image_id"])
 
 
 def stored_keys(aws: SimpleNamespace) -> list[str]:

@@ -18,8 +18,10 @@ import pytest
 
 from image_service.idempotency import IdempotencyStore, fingerprint, record_key
 from localapi.events import build_proxy_event
-from tests.conftest import fail_call, invoke, load_function, picture
-from tests.storm import atomic_aws_requests
+from tests.support.faults import fail_call
+from tests.support.functions import invoke, load_function
+from tests.support.images import picture
+from tests.support.storm import atomic_aws_requests
 
 SUB = "0b6f4a52-1c1e-4a8e-9d55-6d2a1c3f0a11"
 OTHER_SUB = "7d1e2f30-4b5c-4d6e-8f70-8192a3b4c5d6"

@@ -13,7 +13,7 @@ from PIL import ExifTags, Image
 from image_service.errors import NotFound
 from image_service.models import NewImage
 from image_service.service import ImageService, display_key_for
-from tests.conftest import new_image
+from tests.support.builders import new_image
 
 GPS = ExifTags.IFD.GPSInfo
 

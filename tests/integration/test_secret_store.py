@@ -11,7 +11,8 @@ import pytest
 
 from image_service.config import Settings
 from image_service.secret_store import SecretUnavailable, with_cursor_secret
-from tests.conftest import FUNCTIONS, TEST_CURSOR_SECRET, FakeContext
+from tests.support.environment import FUNCTIONS, TEST_CURSOR_SECRET
+from tests.support.functions import FakeContext
 
 
 def _fresh_list_function(name: str) -> ModuleType:

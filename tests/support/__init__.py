@@ -1,0 +1,1 @@
+"""Helpers shared by the test folders. Tests import from here, never from another test module."""
