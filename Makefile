@@ -218,9 +218,9 @@ contract-deep: $(VENV)/.ready
 	CONTRACT_EXAMPLES=3000 CONTRACT_FUZZ_EXAMPLES=300 $(PY) -m pytest -q tests/contract
 
 # -- Storm: concurrent uploads, direct uploads (forms posted twice, events delivered twice), edits
-# and deletes by owners and strangers, then the storage invariants (tests/storm.py). `make test`
+# and deletes by owners and strangers, then the storage invariants (tests/support/storm.py). `make test`
 # runs a short one; this one runs about 30 s.
 .PHONY: storm
 
 storm: $(VENV)/.ready
-	STORM_THREADS=8 STORM_OPERATIONS=30 $(PY) -m pytest -q tests/unit/test_storm.py
+	STORM_THREADS=8 STORM_OPERATIONS=30 $(PY) -m pytest -q tests/integration/test_storm.py

@@ -1,7 +1,7 @@
 """Transform template.yaml with SAM's own translator, offline, for given parameter values.
 
 What CloudFormation deploys is not template.yaml but what the SAM transform makes of it, with
-the stack's parameters. Tests (tests/test_template_transform.py) read that output to catch what
+the stack's parameters. Tests (tests/template/test_template_transform.py) read that output to catch what
 only shows on AWS: a deployment that does not change with the API definition, an extra stage,
 names that collide. Run with the tools environment, which has the SAM CLI's translator:
 

@@ -41,7 +41,7 @@ def test_invoke_of_a_bad_event_prints_the_4xx() -> None:
 def test_state_dir_keeps_photos_across_restarts(tmp_path: Path) -> None:
     import base64
 
-    from tests.conftest import picture  # the project's test helpers
+    from tests.support.images import picture
 
     app = LocalApp(port=0, state_dir=tmp_path).start()
     try:

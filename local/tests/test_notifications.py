@@ -169,7 +169,7 @@ def test_a_direct_upload_is_delivered_twice_at_once_with_the_switches_on(monkeyp
     import requests
 
     from localapi.app import LocalApp
-    from tests.conftest import picture
+    from tests.support.images import picture
 
     monkeypatch.setenv("LOCALAPI_S3_DUPLICATE", "1")
     monkeypatch.setenv("LOCALAPI_S3_CONCURRENCY", "2")

@@ -185,7 +185,7 @@ class Served:
 
 
 def test_state_dir_keeps_the_photos_after_kill_9(tmp_path: Path) -> None:
-    from tests.conftest import picture
+    from tests.support.images import picture
 
     mark = uuid.uuid4().hex
     served = Served(tmp_path, mark)

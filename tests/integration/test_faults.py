@@ -1,7 +1,7 @@
 """Fault injection at every AWS step of upload and delete, through the real handlers.
 
 Each fault is injected with botocore hooks (``fail_call`` / ``lose_response`` in
-``tests/conftest.py``) on the moto clients the handlers use. After every fault the test checks
+``tests/support/faults.py``) on the moto clients the handlers use. After every fault the test checks
 what a client and an operator would see:
 
 - the HTTP response the handler returns: a clear 5xx with the ``{"message", "code"}`` shape,
@@ -236,12 +236,14 @@ def test_upload_whose_cleanup_also_fails_keeps_metadata_consistent_and_logs_the_
     assert status_and_code(response) == RETRYABLE
     assert user_image_ids(aws) == []
     assert aws.dynamodb.scan(TableName=aws.tags_table)["Items"] == []
-    # And the objects left behind are logged as errors by image id or key, so they can be removed
+    # And the objects left behind are logged as errors with their image id, so they can be removed
     orphans = object_keys(aws)
     assert orphans
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    logged_ids = [r.__dict__["image_id"] for r in errors if "image_id" in r.__dict__]
+    assert logged_ids, [r.getMessage() for r in errors]
     for key in orphans:
-        assert any(getattr(r, "object_key", None) == key or str(getattr(r, "image_id", "-")) in key for r in errors)
+        assert any(image_id in key for image_id in logged_ids), (key, logged_ids)
 
     # And a retry once the faults are gone succeeds
     heal_transaction()

@@ -1,4 +1,4 @@
-"""A short storm of concurrent uploads, direct uploads, edits and deletes (``tests/storm.py``).
+"""A short storm of concurrent uploads, direct uploads, edits and deletes (``tests/support/storm.py``).
 
 ``make storm`` runs the same with many more operations (``STORM_OPERATIONS`` per thread).
 """

@@ -11,7 +11,7 @@ staged upload is left without its row, every user's listing is exactly their row
 operation answered a 5xx. A finalisation that raises is redelivered, as Lambda does (up to
 three times); one that fails every time is a problem too.
 
-``tests/unit/test_storm.py`` runs a short storm in ``make test``; ``make storm`` a deep one
+``tests/integration/test_storm.py`` runs a short storm in ``make test``; ``make storm`` a deep one
 (``STORM_OPERATIONS`` per thread).
 """
 

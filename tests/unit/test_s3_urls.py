@@ -3,12 +3,11 @@
 botocore's default signs for the global host ``BUCKET.s3.amazonaws.com`` in every region, which
 S3 redirects (307) for a new bucket outside us-east-1 and refuses in regions opened since March
 2019. These tests read the real output of the clients the functions make, per region; signing is
-local, so no request is sent anywhere.
+local, so no request is sent anywhere (tests/unit/conftest.py refuses every connection).
 """
 
 from __future__ import annotations
 
-import socket
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,17 +21,6 @@ BUCKET = "images-0f6a3c1e-8f1b-11ef-9a3b-0a1b2c3d4e5f"
 # eu-west-1: an older region (the global host redirects); eu-south-2 and ap-east-1 opened after
 # March 2019 (the global host is refused); us-east-1 is the global host's own region.
 REGIONS = ["us-east-1", "eu-west-1", "eu-south-2", "ap-east-1"]
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Signing and resolving the regional host is local: no call at cold start or per URL."""
-
-    def refuse(*_: object) -> None:
-        raise AssertionError("a network connection was attempted")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 def store(region: str, endpoint_url: str | None = None) -> BlobStore:
