@@ -49,7 +49,7 @@ def test_binary_media_types_are_base64_encoded(fixture_app: LocalApp) -> None:
     assert base64.b64decode(event["body"]) == b"\x89PNG\0\1"
 
 
-def test_greedy_path_parameter(fixture_app: LocalApp) -> None:
+def test_greedy_path_parameter_receives_the_rest_of_the_path(fixture_app: LocalApp) -> None:
     event = call(fixture_app, "GET", "/files/a/b/c.txt").json()["event"]
     assert event["pathParameters"] == {"path": "a/b/c.txt"} and event["resource"] == "/files/{path+}"
 

@@ -175,7 +175,9 @@ POLICY = {
         ({**FIELDS, "acl": "public-read"}, "b", 5, 403, "AccessDenied"),
     ],
 )
-def test_post_policy_violations(fields: dict[str, str], bucket: str, size: int, status: int, code: str) -> None:
+def test_post_policy_violations_are_refused_with_s3s_status_and_code(
+    fields: dict[str, str], bucket: str, size: int, status: int, code: str
+) -> None:
     with pytest.raises(S3Error) as caught:
         check_post_policy(POLICY, fields, bucket, size)
     assert (caught.value.status, caught.value.code) == (status, code)
@@ -188,14 +190,14 @@ def test_post_policy_that_holds_and_one_that_expired() -> None:
         check_post_policy(expired, FIELDS, "b", 5)
 
 
-def test_starts_with_conditions() -> None:
+def test_post_policy_starts_with_conditions_are_enforced() -> None:
     policy = {**POLICY, "conditions": [["starts-with", "$key", "uploads/"], ["starts-with", "$Content-Type", "image/"]]}
     check_post_policy(policy, {"key": "uploads/x", "content-type": "image/png"}, "b", 1)
     with pytest.raises(S3Error, match="Condition failed"):
         check_post_policy(policy, {"key": "images/x", "content-type": "image/png"}, "b", 1)
 
 
-def test_presigned_url_expiry() -> None:
+def test_presigned_url_is_refused_once_expired_or_valid_too_long() -> None:
     now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     check_presigned_url_times({"X-Amz-Date": "20260101T115930Z", "X-Amz-Expires": "60"}, now)
     with pytest.raises(S3Error) as caught:
@@ -210,7 +212,9 @@ def test_presigned_url_expiry() -> None:
 
 
 @pytest.mark.parametrize(("value", "enforced"), [(None, True), ("on", True), ("off", False), ("0", False)])
-def test_switch(monkeypatch: pytest.MonkeyPatch, value: str | None, enforced: bool) -> None:
+def test_local_iam_is_enforced_unless_switched_off(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, enforced: bool
+) -> None:
     if value is None:
         monkeypatch.delenv("LOCAL_IAM", raising=False)
     else:

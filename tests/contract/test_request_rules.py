@@ -246,7 +246,7 @@ FUNCTION_ROUTES_WITH_ID = [op for op in CONTRACT.operations if op.parameters_in(
 @RULES
 @given(image_id=generators.image_ids())
 @example(image_id=generators.EXAMPLE_IMAGE_ID + "\n")
-def test_image_ids(op: Operation, image_id: str) -> None:
+def test_image_id_rules_agree_with_the_spec(op: Operation, image_id: str) -> None:
     problems = [p for p in CONTRACT.request_problems(op, {"image_id": image_id}, {}, None) if p.startswith("path ")]
     assert_agree(op, problems, outcome_of(parse_image_id, {"image_id": image_id}))
 
@@ -255,7 +255,7 @@ def test_image_ids(op: Operation, image_id: str) -> None:
 @given(pairs=st.lists(st.tuples(st.sampled_from(["variant", "other"]), generators.variants()), max_size=3))
 @example(pairs=[("variant", "")])
 @example(pairs=[("variant", "Thumbnail")])
-def test_download_variants(pairs: list[tuple[str, str]]) -> None:
+def test_download_variant_rules_agree_with_the_spec(pairs: list[tuple[str, str]]) -> None:
     op = CONTRACT.operation("GET", "/images/{image_id}/download")
     multi = wire_query(pairs)
     problems = CONTRACT.request_problems(op, {"image_id": generators.EXAMPLE_IMAGE_ID}, multi, None)
