@@ -119,6 +119,7 @@ def fresh_session(api: Api) -> Api:
 
 
 def start_upload(api: Api, user: str, **fields: Any) -> dict:
+    """Announce a direct upload (``POST /images/uploads``): the image id and the pre-signed form."""
     body = {"user_id": user, "content_type": "image/jpeg", "title": "From my phone", **fields}
     response = api.request("POST", "/images/uploads", json=body)
     assert response.status_code == 201, response.text
@@ -126,6 +127,7 @@ def start_upload(api: Api, user: str, **fields: Any) -> dict:
 
 
 def objects(api: Api, prefix: str) -> list[str]:
+    """The keys under ``prefix`` in the emulation's images bucket."""
     _, s3 = api.app.aws.clients()
     bucket = api.app.template.bucket_names()[0]
     return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
@@ -149,6 +151,7 @@ def clients_of(app: LocalApp, function: str) -> tuple[Any, Any]:
 
 
 def names(app: LocalApp) -> tuple[str, str, str]:
+    """The images table, the tags table and the bucket of the local mode's template."""
     tables = [definition["TableName"] for definition in app.template.table_definitions()]
     images_table = next(name for name in tables if name.endswith("-images"))
     tags_table = next(name for name in tables if name.endswith("-image_tags"))
