@@ -2,14 +2,16 @@
 """Write the sample photos the README's walk-through uses.
 
 Usage:
-  python3 scripts/sample_image.py                      photo.png, photo.jpg and big.jpg here
+  python3 scripts/sample_image.py                      photo.png, photo.jpg, big.jpg and photo.heic here
   python3 scripts/sample_image.py OUT [WIDTH] [HEIGHT]  one picture; its format from OUT's suffix
 
 photo.png is a small gradient (standard library only). photo.jpg (a 1600x1200 photo, ~0.9 MB)
 and big.jpg (4000x3000, ~5.5 MB: over POST /images's 4,500,000 bytes, so it goes through
 upload_direct) look like photos: a sky, a sun, hills and sensor grain, which JPEG cannot squeeze
-to nothing as it would a flat colour. The JPEGs need Pillow, which `.venv` has (`make serve`
-creates it): run this with `.venv/bin/python` if `python3` lacks it.
+to nothing as it would a flat colour. photo.heic (1280x960) is the same kind of picture as an
+iPhone stores it: HEIC, with a GPS position in its EXIF, which the service removes. The JPEGs
+need Pillow and the HEIC pillow-heif, which `.venv` has (`make serve` creates it): run this with
+`.venv/bin/python` if `python3` lacks them.
 """
 
 from __future__ import annotations
@@ -66,13 +68,30 @@ def photo_jpeg(width: int, height: int, grain: float = 14.0, quality: int = 92) 
     return out.getvalue()
 
 
+def photo_heic(width: int, height: int) -> bytes:
+    """As an iPhone writes a photo: HEIC, with the place it was taken in its EXIF (GPS)."""
+    from PIL import ExifTags, Image  # noqa: PLC0415 - only the samples that need them
+    from pillow_heif import register_heif_opener  # noqa: PLC0415
+
+    register_heif_opener()
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Apple"
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update({1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 7.0)})
+    with Image.open(io.BytesIO(photo_jpeg(width, height, grain=6.0))) as picture:
+        out = io.BytesIO()
+        picture.save(out, "HEIF", quality=70, exif=exif.tobytes())
+    return out.getvalue()
+
+
 def write(path: Path, width: int | None = None, height: int | None = None) -> None:
     if path.suffix.lower() == ".png":
         data = png_bytes(width or 64, height or 48)
     elif path.suffix.lower() in (".jpg", ".jpeg"):
         data = photo_jpeg(width or 1600, height or 1200)
+    elif path.suffix.lower() in (".heic", ".heif"):
+        data = photo_heic(width or 1280, height or 960)
     else:
-        sys.exit(f"{path}: give a name ending in .png or .jpg")
+        sys.exit(f"{path}: give a name ending in .png, .jpg or .heic")
     path.write_bytes(data)
     print(f"{path} ({len(data)} bytes)")
 
@@ -84,6 +103,7 @@ def main(argv: list[str]) -> int:
     write(Path("photo.png"))
     write(Path("photo.jpg"))
     write(Path("big.jpg"), 4000, 3000)
+    write(Path("photo.heic"))
     return 0
 
 

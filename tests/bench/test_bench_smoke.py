@@ -64,10 +64,13 @@ def test_cold_start_memory_package_and_local_mode_are_measured(results: dict[str
     memory = results["memory"]
     assert {case["style"] for case in memory["cases"]} >= {"json", "raw"}
     for case in memory["cases"]:
-        # Python's own peak cannot be below the copies the design needs. Uploads peaked at ~3x
-        # the image before the display variant; making it with the thumbnail raised the JSON
-        # path to ~4.9x (not yet brought down: docs/performance.md). This catches a further copy.
-        assert case["minimum_multiple"] <= case["tracemalloc_multiple"] < 5.2, case
+        # Python's own peak cannot be below the copies the design needs. Above them, the peak is
+        # the larger of its two phases (bench/memory.py: parsing, or the display encoder's fixed
+        # reservation beside the image), within 15%: any further copy of the image is more (at
+        # least +21% here). A flat 5.2x the image, as before, let a whole extra copy through on
+        # three of the four ways in, the small images' display reservation reading as 3.8x.
+        assert case["minimum_multiple"] <= case["tracemalloc_multiple"], case
+        assert case["tracemalloc_peak_bytes"] < 1.15 * case["expected_peak_bytes"], case
         assert case["rss_peak_bytes"] < memory["memory_size_mb"] * 1024 * 1024
     package = results["package"]
     if package["built"]:  # `make test` builds first; a bare pytest run may not have

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,5 +48,14 @@ def test_curl_upload_styles_and_edit(api: Api, user: str, tmp_path: Path) -> Non
     (tmp_path / "small.jpg").write_bytes(phone_jpeg(gps=False))
     raw = json.loads(run(api, "upload_raw", "small.jpg", user, "a,b", cwd=tmp_path))
     assert raw["tags"] == ["a", "b"] and raw["content_type"] == "image/jpeg"
+    # An iPhone photo as the README's sample writes it: HEIC with a GPS position.
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "sample_image.py"), "photo.heic", "320", "240"],
+        cwd=tmp_path,
+        check=True,
+    )
+    heic = json.loads(run(api, "upload_raw", "photo.heic", user, "iphone", cwd=tmp_path))
+    assert (heic["content_type"], heic["width"], heic["height"]) == ("image/heic", 320, 240)
+    assert heic["location_removed"] is True
     edited = json.loads(run(api, "edit", raw["image_id"], '{"title": "Edited", "tags": ["c"]}', cwd=tmp_path))
     assert edited["title"] == "Edited" and edited["tags"] == ["c"]

@@ -76,14 +76,18 @@ def test_the_readme_walkthrough_runs_verbatim(own_local_mode: LocalApp, tmp_path
     assert (cwd / "back.png").read_bytes() == (cwd / "photo.png").read_bytes()
     assert (cwd / "photo.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
     assert 4_500_000 < (cwd / "big.jpg").stat().st_size < 25 * 1024 * 1024
-    # What is left: the raw upload and the direct one (newest, edited); the PNG was deleted.
+    assert (cwd / "photo.heic").read_bytes()[4:12] == b"ftypheic"
+    # What is left: the raw uploads (the JPEG, then the iPhone photo) and the direct one (newest,
+    # edited); the PNG was deleted.
     api = Api(own_local_mode.url, own_local_mode)
     listed = api.request("GET", "/images", params={"user_id": "alice"}).json()["items"]
     assert [(item["title"], item["tags"]) for item in listed] == [
         ("New title", ["beach", "pier"]),
+        ("photo", ["iphone"]),
         ("photo", ["beach"]),
     ]
     assert listed[0]["size_bytes"] == (cwd / "big.jpg").stat().st_size and listed[0]["content_type"] == "image/jpeg"
+    assert (listed[1]["content_type"], listed[1]["location_removed"]) == ("image/heic", True)
 
 
 def run_script(api: Api, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

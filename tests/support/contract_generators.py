@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 from tests.support.contract import Contract
 
 EXAMPLE_IMAGE_ID = "01JDQ8ZB3F2T6X8W4N5R7K9M0P"
-FORMATS = {"image/png": "PNG", "image/gif": "GIF", "image/jpeg": "JPEG", "image/webp": "WEBP"}
+FORMATS = {
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "image/jpeg": "JPEG",
+    "image/webp": "WEBP",
+    "image/heic": "HEIF",  # pillow-heif writes the heic brand, which image/heif takes too
+    "image/heif": "HEIF",
+}
 
 # Characters that trip normalisation or anchors: whitespace only Python strips, controls,
 # combining marks, letters whose lower case changes length or is not a word character.
@@ -37,6 +44,10 @@ tricky_text = st.text(alphabet=st.sampled_from(WHITESPACE + TRICKY) | st.charact
 def image_bytes(content_type: str) -> bytes:
     from PIL import Image
 
+    if FORMATS[content_type] == "HEIF":
+        from image_service.heif import register_opener
+
+        register_opener()
     buffer = io.BytesIO()
     Image.new("RGB", (3, 2), (10, 120, 200)).save(buffer, format=FORMATS[content_type])
     return buffer.getvalue()

@@ -55,10 +55,10 @@ def test_transparent_png_thumbnail_is_flattened_onto_white() -> None:
 
 
 def test_pillow_formats_match_the_supported_content_types() -> None:
-    from image_service.imaging import CONTENT_TYPES
+    from image_service.imaging import CONTENT_TYPES, HEIF_CONTENT_TYPES
     from image_service.validation import SUPPORTED_CONTENT_TYPES
 
-    assert set(CONTENT_TYPES.values()) == SUPPORTED_CONTENT_TYPES
+    assert set(CONTENT_TYPES.values()) | set(HEIF_CONTENT_TYPES) == SUPPORTED_CONTENT_TYPES
 
 
 def _rotated_jpeg(size: tuple[int, int], orientation: int) -> bytes:

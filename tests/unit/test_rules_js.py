@@ -119,3 +119,55 @@ def test_the_gallerys_rules_js_judges_every_case_as_the_api_does(rule: str) -> N
     actual = javascript_verdicts(table)[rule]
     differ = {value: (expected[value], actual.get(value)) for value in expected if expected[value] != actual.get(value)}
     assert not differ, f"rules.js and the API disagree on {rule} (value: (API, rules.js)): {differ}"
+
+
+# The gallery's first check of a file (sniffImageType: FORMATS, heifType) on the first bytes of
+# HEIF files, against the API's reading of the same bytes (image_service.heif).
+HEIF_HEADS = {
+    "iphone": (b"heic", b"mif1", b"heic", b"miaf"),
+    "heix": (b"heix", b"mif1", b"heix"),
+    "generic with hevc": (b"mif1", b"mif1", b"heic"),
+    "sequence": (b"msf1", b"msf1", b"hevc"),
+    "avif": (b"avif", b"mif1", b"avif"),
+    "generic av1": (b"mif1", b"mif1", b"avif", b"miaf"),
+    "mp4 video": (b"isom", b"isom", b"mp41"),
+}
+HEIF_NODE_SCRIPT = """
+const fs = require("fs");
+const source = fs.readFileSync(process.argv[1], "utf8");
+const heads = JSON.parse(fs.readFileSync(0, "utf8"));
+import("data:text/javascript," + encodeURIComponent(source)).then((rules) => {
+  const out = {};
+  for (const [name, bytes] of Object.entries(heads)) {
+    const b = Uint8Array.from(bytes);
+    out[name] = Object.entries(rules.FORMATS).filter(([, matches]) => matches(b)).map(([type]) => type);
+  }
+  process.stdout.write(JSON.stringify(out));
+});
+"""
+
+
+def heif_head(major: bytes, *compatible: bytes) -> bytes:
+    brands = major + bytes(4) + b"".join(compatible)
+    return (8 + len(brands)).to_bytes(4, "big") + b"ftyp" + brands + bytes(64 - 8 - len(brands))
+
+
+def test_the_gallery_reads_heif_brands_as_the_api_does() -> None:
+    from image_service.heif import heif_content_type
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("no node on PATH: web/js/rules.js cannot be run here")
+    heads = {name: heif_head(*brands) for name, brands in HEIF_HEADS.items()}
+    result = subprocess.run(
+        [node, "-e", HEIF_NODE_SCRIPT, str(RULES_JS)],
+        input=json.dumps({name: list(head) for name, head in heads.items()}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    gallery = json.loads(result.stdout)
+    api = {name: [t] if (t := heif_content_type(head)) else [] for name, head in heads.items()}
+    assert gallery == api
+    assert api["iphone"] == ["image/heic"] and api["avif"] == []

@@ -242,3 +242,23 @@ def test_an_octet_stream_body_is_read_as_the_format_of_its_bytes() -> None:
     with pytest.raises(PayloadTooLarge) as too_large:
         parse_raw_upload(picture("PNG"), "application/octet-stream", {"user_id": "a"}, max_image_bytes=10)
     assert "POST /images/uploads" in too_large.value.message
+
+
+def test_decoding_base64_holds_no_copy_of_the_text() -> None:
+    """Memory (issue 19): a JSON upload at the limit is 6 MB of base64 text. Checking it for
+    misplaced padding must not copy it (a slice did: 1.33x the image, the JSON path's peak)."""
+    import base64
+    import tracemalloc
+
+    from image_service.validation import decode_base64
+
+    data = bytes(range(256)) * 8192  # 2 MiB
+    encoded = base64.b64encode(data).decode("ascii")
+    tracemalloc.start()
+    try:
+        decoded = decode_base64(encoded)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert decoded == data
+    assert peak < len(data) * 1.05, peak  # the decoded bytes themselves, and nothing the size of the text

@@ -16,10 +16,30 @@ export const FORMATS = {
   "image/png": (b) => [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].every((v, i) => b[i] === v),
   "image/gif": (b) => String.fromCharCode(...b.slice(0, 4)) === "GIF8",
   "image/webp": (b) => String.fromCharCode(...b.slice(0, 4)) === "RIFF" && String.fromCharCode(...b.slice(8, 12)) === "WEBP",
+  "image/heic": (b) => heifType(b) === "image/heic",
+  "image/heif": (b) => heifType(b) === "image/heif",
 };
 
+// HEIF (iPhone photos) as the API reads it (layers/imaging/image_service/heif.py): an ftyp box
+// whose major brand is an HEVC one is image/heic; a codec-neutral major brand (mif1, msf1) with
+// an HEVC brand among the compatible ones is image/heif; AVIF and other codecs are neither.
+const HEVC_BRANDS = ["heic", "heix", "heim", "heis", "hevc", "hevx", "hevm", "hevs"];
+export function heifType(b) {
+  const text = (from, to) => String.fromCharCode(...b.slice(from, to));
+  if (b.length < 16 || text(4, 8) !== "ftyp") return null;
+  const major = text(8, 12);
+  if (HEVC_BRANDS.includes(major)) return "image/heic";
+  if (major !== "mif1" && major !== "msf1") return null;
+  const size = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+  const end = Math.min(Math.max(size, 16), b.length);
+  for (let at = 16; at + 4 <= end; at += 4) {
+    if (HEVC_BRANDS.includes(text(at, at + 4))) return "image/heif";
+  }
+  return null;
+}
+
 export async function sniffImageType(file) {
-  const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
+  const head = new Uint8Array(await file.slice(0, 64).arrayBuffer());
   for (const [type, matches] of Object.entries(FORMATS)) {
     if (head.length >= 12 && matches(head)) return type;
   }

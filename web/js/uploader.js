@@ -50,7 +50,7 @@ export class Uploader {
     this.section = $("#uploader");
     this.input = $("#upload-input");
 
-    $("#upload-hint").textContent = `JPEG, PNG, GIF or WebP, up to ${formatBytes(maxBytes)} each.`;
+    $("#upload-hint").textContent = `JPEG, PNG, GIF, WebP or HEIC, up to ${formatBytes(maxBytes)} each.`;
     this.input.addEventListener("change", () => {
       this.addFiles([...this.input.files]);
       this.input.value = "";
@@ -103,7 +103,7 @@ export class Uploader {
     for (const file of files) {
       const type = await sniffImageType(file).catch(() => null);
       if (!type) {
-        problems.push(`${file.name} is not a photo this service can store (JPEG, PNG, GIF or WebP).`);
+        problems.push(`${file.name} is not a photo this service can store (JPEG, PNG, GIF, WebP or HEIC).`);
       } else if (file.size > this.maxBytes) {
         problems.push(`${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(this.maxBytes)}.`);
       } else if (file.size === 0) {

@@ -12,7 +12,15 @@ stored and a decoding failure becomes ``400 image_damaged`` (``decoding_damage``
 full decode and no extra memory. What no decoder can see stays possible: JPEG and lossy WebP
 carry no checksum, so pixel data garbled in place decodes to wrong pixels, like any other
 picture. A JPEG must still end its scan with the end-of-image marker (a file whose tail was
-zero-filled has none); PNG's CRCs and GIF's LZW stream catch damage in the middle.
+zero-filled has none); PNG's CRCs and GIF's LZW stream catch damage in the middle. A HEIF file
+cut off or missing a block no longer holds the ranges its ``iloc`` box promises, and one whose
+coded picture is lost (zero-filled) makes the HEVC decoder fail; like JPEG it has no checksum over
+the pixels.
+
+HEIF (``image/heic``, ``image/heif``; see ``heif``) is opened through pillow-heif, registered with
+Pillow only when the bytes' ``ftyp`` box says HEIF. pillow-heif hands Pillow the picture with
+the file's own transformations (``irot``, ``imir``: the way HEIF stores a phone's orientation)
+already applied, and sets the EXIF orientation it reports to 1 so that nothing turns it twice.
 """
 
 from __future__ import annotations
@@ -30,9 +38,12 @@ from PIL import ExifTags, ImageOps
 from PIL import Image as PILImage
 
 from .errors import BadRequest
+from .heif import HEIC, HEIF, PILLOW_FORMAT, heif_content_type, register_opener
 
-# Pillow format name -> the content type the API speaks (validation.SUPPORTED_CONTENT_TYPES).
+# Pillow's own format name -> the content type the API speaks. With HEIF's two
+# (``heif.heif_content_type``), the content types of validation.SUPPORTED_CONTENT_TYPES.
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+HEIF_CONTENT_TYPES = (HEIC, HEIF)
 
 # Refuse pictures whose pixel count could exhaust a function's memory when decoded
 # (decompression bombs). 120 megapixels is above any phone camera in common use.
@@ -88,28 +99,42 @@ def displayed_size(picture: PILImage.Image) -> tuple[int, int]:
     return (height, width) if orientation in _QUARTER_TURNS else (width, height)
 
 
+def _open(data: bytes) -> PILImage.Image:
+    """Open ``data`` with the decoders of the format its first bytes claim (HEIF's only then)."""
+    if heif_content_type(data):
+        register_opener()
+        return PILImage.open(io.BytesIO(data), formats=[PILLOW_FORMAT])
+    return PILImage.open(io.BytesIO(data), formats=list(CONTENT_TYPES))
+
+
 def inspect_image(data: bytes) -> ImageInfo:
     """Identify ``data`` as one of the supported formats, or raise ``BadRequest``.
 
     Bytes that are no supported image at all are ``invalid_image``; a recognised header whose
     file then fails its structural checks is ``image_damaged``.
     """
+    heif = heif_content_type(data)
+    if heif:
+        register_opener()  # outside the try: a missing decoder is the service's fault, not the photo's
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            with PILImage.open(io.BytesIO(data), formats=list(CONTENT_TYPES)) as picture:
+            with _open(data) as picture:
                 width, height = displayed_size(picture)
-                detected = CONTENT_TYPES[picture.format or ""]
+                detected = heif or CONTENT_TYPES[picture.format or ""]
                 with decoding_damage():
-                    picture.verify()
+                    picture.verify()  # HEIF: nothing more to check before decoding (libheif
+                    # already matched the item locations with the file's length when opening)
     except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
         raise BadRequest("image has too many pixels", code="invalid_image") from exc
     except BadRequest:
         raise
     except Exception as exc:  # Pillow raises many types for malformed input; all mean "not an image"
-        if data.startswith(_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        if heif or data.startswith(_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
             raise damaged() from exc  # a supported format's signature, then bytes that do not parse
-        raise BadRequest("image bytes are not a valid JPEG, PNG, GIF or WebP image", code="invalid_image") from exc
+        raise BadRequest(
+            "image bytes are not a valid JPEG, PNG, GIF, WebP or HEIC/HEIF image", code="invalid_image"
+        ) from exc
     if width * height > MAX_PIXELS:
         raise BadRequest("image has too many pixels", code="invalid_image")
     if detected == "image/jpeg" and data.find(_JPEG_EOI, max(data.find(_JPEG_SOS), 0)) < 0:
@@ -121,9 +146,10 @@ def inspect_image(data: bytes) -> ImageInfo:
 THUMBNAIL_CONTENT_TYPE = "image/jpeg"
 
 
-def make_thumbnail(data: bytes, max_side: int) -> bytes:
-    """A JPEG whose longest side is at most ``max_side``, upright (EXIF orientation applied)."""
-    with PILImage.open(io.BytesIO(data), formats=list(CONTENT_TYPES)) as picture:
+def _upright(data: bytes, max_side: int) -> PILImage.Image:
+    """The picture decoded once, upright (EXIF orientation applied), its longest side at most
+    ``max_side``, in RGB with any transparency flattened onto white."""
+    with _open(data) as picture:
         # JPEG only: decode at a reduced scale (1/2 to 1/8), far faster and smaller than full size.
         # Asked for the size the result will have (not a max_side square), so a 4000 x 3000 photo
         # made 1600 x 1200 decodes at 1/2 (2000 x 1500) instead of in full.
@@ -132,19 +158,39 @@ def make_thumbnail(data: bytes, max_side: int) -> bytes:
         picture.draft("RGB", (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))))
         upright = ImageOps.exif_transpose(picture)
         upright.thumbnail((max_side, max_side), PILImage.Resampling.LANCZOS)
-        if upright.mode in ("RGBA", "LA", "P"):
-            rgba = upright.convert("RGBA")
-            flattened = PILImage.new("RGB", rgba.size, (255, 255, 255))  # transparency onto white
-            flattened.paste(rgba, mask=rgba.getchannel("A"))
-            upright = flattened
-        elif upright.mode != "RGB":
-            upright = upright.convert("RGB")
-        out = io.BytesIO()
-        upright.save(out, "JPEG", quality=82, optimize=True, progressive=True)
-        return out.getvalue()
+    if upright.mode in ("RGBA", "LA", "P"):
+        rgba = upright.convert("RGBA")
+        flattened = PILImage.new("RGB", rgba.size, (255, 255, 255))  # transparency onto white
+        flattened.paste(rgba, mask=rgba.getchannel("A"))
+        return flattened
+    return upright if upright.mode == "RGB" else upright.convert("RGB")
+
+
+def _jpeg(picture: PILImage.Image) -> bytes:
+    """Saved without ``exif=``: no EXIF block at all, so no location whatever the original kept."""
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=82, optimize=True, progressive=True)
+    return out.getvalue()
+
+
+def make_thumbnail(data: bytes, max_side: int) -> bytes:
+    """A JPEG whose longest side is at most ``max_side``, upright (EXIF orientation applied)."""
+    return _jpeg(_upright(data, max_side))
 
 
 def make_display(data: bytes, max_side: int) -> bytes:
     """The display variant: the thumbnail's code path at a viewer's size (JPEG, upright, no
     EXIF at all, so no location whatever the original kept)."""
     return make_thumbnail(data, max_side)
+
+
+def make_variants(data: bytes, thumbnail_side: int, display_side: int) -> tuple[bytes, bytes]:
+    """(thumbnail, display) from one decoding: the thumbnail is drawn from the display-size
+    picture, not from the file again (a PNG or a HEIF photo decodes in full every time, and a
+    48-megapixel HEIC takes seconds)."""
+    if thumbnail_side > display_side:
+        return make_thumbnail(data, thumbnail_side), make_display(data, display_side)
+    upright = _upright(data, display_side)
+    display = _jpeg(upright)
+    upright.thumbnail((thumbnail_side, thumbnail_side), PILImage.Resampling.LANCZOS)
+    return _jpeg(upright), display

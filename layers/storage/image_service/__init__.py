@@ -9,7 +9,8 @@ One module per concern:
 - ``identity``     who is calling (the token's ``sub``, or the open mode's ``user_id``)
 - ``validation``   parsing and checking client input
 - ``imaging``      recognising image bytes, thumbnails  } in the imaging layer (layers/imaging),
-- ``location``     removing GPS data from photos         } with Pillow: the upload function only
+- ``heif``         HEIC/HEIF brands, boxes, pillow-heif  } with Pillow and pillow-heif: the
+- ``location``     removing GPS data from photos         } upload function only
 - ``cursors``      signed, opaque pagination cursors; ``secret_store`` reads their key at cold start
 - ``images_repository`` / ``tag_index`` / ``blob_store``  DynamoDB and S3 access (``aws``: clients
   and the translation of AWS errors)

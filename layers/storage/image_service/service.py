@@ -282,17 +282,16 @@ class ImageService:
         """
         assert new.user_id is not None
         # Pillow is imported here, not at the top: only the upload function pays for it.
-        from .imaging import THUMBNAIL_CONTENT_TYPE, decoding_damage, make_display, make_thumbnail  # noqa: PLC0415
+        from .imaging import THUMBNAIL_CONTENT_TYPE, decoding_damage, make_variants  # noqa: PLC0415
         from .location import strip_location  # noqa: PLC0415
 
-        # Decoding happens here (once, for the thumbnail), before anything is stored: a cut-off
+        # Decoding happens here (once, for both variants), before anything is stored: a cut-off
         # or corrupt file is a 400, never a 500 (see ``imaging``).
         with decoding_damage():
             data, location_removed = (
                 (new.data, False) if new.keep_location else strip_location(new.data, new.content_type)
             )
-            thumbnail = make_thumbnail(data, self._settings.thumbnail_max_side)
-            display = make_display(data, self._settings.display_max_side)
+            thumbnail, display = make_variants(data, self._settings.thumbnail_max_side, self._settings.display_max_side)
         digest = digest_of_data if digest_of_data and data is new.data else hashlib.sha256(data).digest()
         image = Image(
             image_id=image_id,

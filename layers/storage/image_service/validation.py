@@ -16,7 +16,11 @@ from .errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from .ids import is_image_id
 from .models import ImageEdit, ListQuery, NewImage, UploadRequest
 
-SUPPORTED_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+SUPPORTED_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif"})
+# Two names of one format: image/heic is the HEVC-coded kind of image/heif (what iPhones write),
+# and clients label the same file either way (a .heif file name, or a browser's guess), so
+# either declared type takes either file. The type the client declared is the one stored.
+_SAME_FORMAT = {"image/heif": "image/heic"}
 USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 # Hashtags in every script: letters, combining marks (Devanagari, Tamil and Thai vowel signs,
 # Arabic and Hebrew points, the dot of "i̇stanbul") and digits of any script, "_" and "-";
@@ -54,9 +58,9 @@ UNDECLARED_IMAGE_TYPE = "application/octet-stream"
 # What POST /images takes, said in every answer that refuses how a body was sent.
 HOW_TO_UPLOAD = (
     "POST /images takes the photo itself as the body with its type "
-    "(curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg'; image/png, image/gif, image/webp "
-    f"or {UNDECLARED_IMAGE_TYPE} work too), or JSON (Content-Type: application/json) with the photo "
-    "base64-encoded in image_base64"
+    "(curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg'; image/png, image/gif, image/webp, "
+    f"image/heic, image/heif or {UNDECLARED_IMAGE_TYPE} work too), or JSON (Content-Type: "
+    "application/json) with the photo base64-encoded in image_base64"
 )
 
 
@@ -193,6 +197,10 @@ def _metadata(fields: dict[str, Any], allowed: frozenset[str]) -> UploadRequest:
     )
 
 
+def _format_of(content_type: str) -> str:
+    return _SAME_FORMAT.get(content_type, content_type)
+
+
 def check_image(meta: UploadRequest, data: bytes, max_image_bytes: int) -> NewImage:
     if len(data) > max_image_bytes:
         raise PayloadTooLarge(f"image must be at most {max_image_bytes} bytes")
@@ -201,7 +209,7 @@ def check_image(meta: UploadRequest, data: bytes, max_image_bytes: int) -> NewIm
     from .imaging import inspect_image  # noqa: PLC0415 - Pillow: loaded by the upload function only
 
     info = inspect_image(data)
-    if info.content_type != meta.content_type:
+    if _format_of(info.content_type) != _format_of(meta.content_type):
         raise BadRequest(f"image bytes are {info.content_type}, not {meta.content_type}", code="content_type_mismatch")
     return NewImage(
         user_id=meta.user_id,
@@ -339,7 +347,8 @@ def decode_base64(encoded: str) -> bytes:
     if not encoded:
         raise BadRequest("image_base64 must not be empty", code="invalid_base64")
     # strict_mode still takes "=" after a complete group ("QUJD="), which RFC 4648 does not.
-    if len(encoded) % 4 or "=" in encoded[:-2]:
+    # Searched in place: a slice (encoded[:-2]) would copy the whole text, 6 MB at the limit.
+    if len(encoded) % 4 or encoded.find("=", 0, len(encoded) - 2) >= 0:
         raise BadRequest("image_base64 is not valid base64", code="invalid_base64")
     try:
         # strict_mode: no characters outside the alphabet, correct padding, nothing after it.
