@@ -32,13 +32,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.hooks import first_non_none_response
 from botocore.httpsession import URLLib3Session
 
+from .aws import CONNECT_TIMEOUT, MAX_ATTEMPTS, READ_TIMEOUT, RETRYABLE_ERROR_CODES
 from .config import Settings
-
-# As the other clients (aws.make_clients): 3 attempts, 2 s to connect, 5 s to read.
-ATTEMPTS = 3
-TIMEOUTS = (2, 5)
-# Retried as botocore's standard mode retries them; any 5xx too.
-_TRANSIENT = frozenset({"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"})
 
 
 class SecretUnavailable(RuntimeError):
@@ -90,9 +85,9 @@ def _get_secret_string(secret_id: str, settings: Settings) -> Any:
     if credentials is None:
         raise SecretUnavailable(f"cannot read secret {secret_id}: no AWS credentials")
     body = json.dumps({"SecretId": secret_id})
-    http = URLLib3Session(timeout=TIMEOUTS)
+    http = URLLib3Session(timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
     reason = ""
-    for attempt in range(ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):  # as the clients retry: throttling, 5xx, no connection
         if attempt:
             time.sleep(random.uniform(0, 0.2 * 2**attempt))  # noqa: S311 - retry jitter, not a secret
         request = AWSRequest(
@@ -112,7 +107,7 @@ def _get_secret_string(secret_id: str, settings: Settings) -> Any:
         if response.status_code == 200:
             return json.loads(response.content).get("SecretString")
         code, reason = _error_of(response)
-        if response.status_code < 500 and code not in _TRANSIENT:  # server errors are retried
+        if response.status_code < 500 and code not in RETRYABLE_ERROR_CODES:
             break
     raise SecretUnavailable(f"cannot read secret {secret_id}: {reason}")
 
