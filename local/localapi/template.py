@@ -108,6 +108,8 @@ class Template:
 
     def _attribute(self, logical_id: str, attribute: str) -> str:
         kind = self.resources[logical_id]["Type"]
+        if kind == "AWS::SSM::Parameter" and attribute == "Value":  # e.g. the template's StackUuid
+            return str(self.resolve(self.resources[logical_id]["Properties"]["Value"]))
         name = self.physical_name(logical_id)
         if attribute == "Arn":
             if kind == "AWS::DynamoDB::Table":

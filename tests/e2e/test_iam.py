@@ -334,3 +334,28 @@ def test_only_the_list_functions_role_may_read_the_cursor_secret(app: LocalApp) 
             assert secrets.get_secret_value(SecretId=secret_arn)["SecretString"]
         else:
             assert error_of(lambda s=secrets: s.get_secret_value(SecretId=secret_arn))[1] == "AccessDeniedException"
+
+
+@pytest.mark.parametrize(("function", "allowed"), [("ListFunction", True), ("GetFunction", False)])
+def test_the_layers_signed_secret_read_is_held_to_the_functions_role(
+    app: LocalApp, monkeypatch: pytest.MonkeyPatch, function: str, allowed: bool
+) -> None:
+    """The list function's cold start reads its key without a boto3 client: the same role rules apply."""
+    from image_service.config import Settings
+    from image_service.secret_store import SecretUnavailable, read_secret
+
+    secret_arn = app.template.function("ListFunction").environment["CURSOR_SECRET_ARN"]
+    credentials = app.aws.function_credentials[function]
+    role_session = boto3.Session(
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=credentials["AWS_SESSION_TOKEN"],
+        region_name="us-east-1",
+    )
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", role_session)  # the session a function's clients use
+    settings = Settings.from_env({"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": app.aws.endpoint_url})
+    if allowed:
+        assert read_secret(secret_arn, settings)
+    else:
+        with pytest.raises(SecretUnavailable, match="AccessDeniedException"):
+            read_secret(secret_arn, settings)

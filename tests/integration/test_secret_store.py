@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
@@ -10,7 +11,7 @@ import boto3
 import pytest
 
 from image_service.config import Settings
-from image_service.secret_store import SecretUnavailable, with_cursor_secret
+from image_service.secret_store import SecretUnavailable, endpoint_of, with_cursor_secret
 from tests.support.environment import FUNCTIONS, TEST_CURSOR_SECRET
 from tests.support.functions import FakeContext
 
@@ -26,7 +27,10 @@ def _fresh_list_function(name: str) -> ModuleType:
 
 
 def _count_calls(operation: str) -> dict[str, int]:
-    """Count ``operation`` on every client the default boto3 session creates from now on."""
+    """Count ``operation`` requests sent through the default boto3 session from now on.
+
+    ``before-send`` is what a boto3 client and the layer's signed request both emit.
+    """
     calls = {"n": 0}
     boto3.setup_default_session()
 
@@ -34,7 +38,7 @@ def _count_calls(operation: str) -> dict[str, int]:
         calls["n"] += 1
 
     assert boto3.DEFAULT_SESSION is not None
-    boto3.DEFAULT_SESSION.events.register(f"before-call.secrets-manager.{operation}", seen)
+    boto3.DEFAULT_SESSION.events.register(f"before-send.secrets-manager.{operation}", seen)
     return calls
 
 
@@ -74,3 +78,45 @@ def test_an_empty_or_short_secret_fails_the_cold_start(aws: SimpleNamespace) -> 
     aws.secretsmanager.put_secret_value(SecretId=arn, SecretString="short")
     with pytest.raises(ValueError, match="at least"):
         _fresh_list_function("list_function_short_secret")
+
+
+def _answer_with(statuses: list[int]) -> list[int]:
+    """Answer the next GetSecretValue requests of the default session with ``statuses`` (then moto's)."""
+    from botocore.awsrequest import AWSResponse
+    from moto.core.botocore_stubber import MockRawResponse
+
+    boto3.setup_default_session()
+    sent: list[int] = []
+
+    def answer(request: Any, **_: Any) -> AWSResponse | None:
+        sent.append(len(sent))
+        if len(sent) > len(statuses):
+            return None  # through to moto
+        status = statuses[len(sent) - 1]
+        body = json.dumps({"__type": "InternalServiceError" if status >= 500 else "AccessDeniedException"})
+        return AWSResponse(request.url, status, {}, MockRawResponse(body))
+
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register_first("before-send.secrets-manager.GetSecretValue", answer)
+    return sent
+
+
+def test_a_server_error_at_cold_start_is_tried_again(aws: SimpleNamespace) -> None:
+    sent = _answer_with([500, 503])
+    assert with_cursor_secret(Settings.from_env()).cursor_secret == TEST_CURSOR_SECRET.encode()
+    assert len(sent) == 3  # two server errors, then the answer
+
+
+def test_a_refused_read_fails_the_cold_start_at_once(aws: SimpleNamespace) -> None:
+    sent = _answer_with([400])
+    with pytest.raises(SecretUnavailable, match="AccessDeniedException"):
+        with_cursor_secret(Settings.from_env())
+    assert len(sent) == 1  # a refusal is not retried
+
+
+def test_the_signed_request_goes_to_the_configured_endpoint() -> None:
+    local = Settings.from_env({"AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"})
+    assert endpoint_of(local) == "http://127.0.0.1:4566"
+    assert (
+        endpoint_of(Settings.from_env({"AWS_REGION": "eu-west-1"})) == "https://secretsmanager.eu-west-1.amazonaws.com"
+    )

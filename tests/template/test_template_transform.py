@@ -13,6 +13,7 @@ import re
 import subprocess
 import uuid
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -72,6 +73,9 @@ class Stack:
             "AWS::StackId": f"arn:aws:cloudformation:{region}:123456789012:stack/{name}/{uuid.uuid4()}",
         }
         self.conditions = template.get("Conditions", {})
+        # A Systems Manager parameter's Value attribute: the template's way to say a value once.
+        for logical_id, resource in of_type(template, "AWS::SSM::Parameter").items():
+            self.refs[f"{logical_id}.Value"] = self.value(resource["Properties"]["Value"])
 
     def value(self, node: Any) -> Any:
         if isinstance(node, list):
@@ -81,6 +85,7 @@ class Stack:
         ((fn, arg),) = node.items()
         functions = {
             "Ref": lambda: self.refs[arg],
+            "Fn::GetAtt": lambda: self.refs[".".join(arg)],
             "Fn::Select": lambda: self.value(arg[1])[int(arg[0])],
             "Fn::Split": lambda: self.value(arg[1]).split(arg[0]),
             "Fn::Join": lambda: arg[0].join(self.value(arg[1])),
@@ -223,3 +228,53 @@ def test_self_sign_up_is_closed_unless_opened(parameters: dict[str, str], admin_
 def test_self_sign_up_defaults_to_closed() -> None:
     parameter = TEMPLATE.body["Parameters"]["AllowSelfSignUp"]
     assert parameter["Default"] == "false" and parameter["AllowedValues"] == ["true", "false"]
+
+
+def stack_id_uses(node: Any) -> int:
+    """How many times ``node`` refers to ``AWS::StackId`` (in a Ref or inside a Sub's text)."""
+    if isinstance(node, list):
+        return sum(stack_id_uses(item) for item in node)
+    if isinstance(node, dict):
+        return sum((key == "Ref" and value == "AWS::StackId") + stack_id_uses(value) for key, value in node.items())
+    return str(node).count("${AWS::StackId}")
+
+
+def test_the_stack_uuid_is_taken_from_the_stack_id_once() -> None:
+    """The names made unique with the stack's UUID all read one value: a second copy could drift."""
+    assert stack_id_uses(TEMPLATE.body) == 1  # as written
+    template = transformed()
+    assert stack_id_uses(template) == 1  # and as CloudFormation receives it
+    (holder,) = (r for r in of_type(template, "AWS::SSM::Parameter").values() if stack_id_uses(r))
+    stack = Stack(template, "image-service", "eu-west-1")
+    uuid_part = str(stack.value(holder["Properties"]["Value"]))
+    assert uuid.UUID(uuid_part) and stack.refs["AWS::StackId"].endswith(f"/{uuid_part}")
+    # The names that need it read it: the bucket (and the functions' view of it), the sign-in prefix.
+    bucket = stack.value(template["Resources"]["ImagesBucket"]["Properties"]["BucketName"])
+    assert bucket == f"images-{uuid_part}"
+    for function in of_type(template, "AWS::Lambda::Function").values():
+        assert stack.value(function["Properties"]["Environment"]["Variables"]["S3_BUCKET_NAME"]) == bucket
+    domain = stack.value(template["Resources"]["UserPoolDomain"]["Properties"]["Domain"])
+    assert domain == f"images-{uuid_part}"
+
+
+def test_one_lint_run_checks_every_auth_mode_and_sign_up_setting(tmp_path: Path) -> None:
+    """`make lint` lints template.yaml once, with no copy per parameter value: cfn-lint must check
+    the branches only the non-default values reach (AuthMode=none, AllowSelfSignUp=true)."""
+    text = TEMPLATE.path.read_text()
+    planted = text.replace("    MemorySize: 256\n", "    MemorySize: !If [UseCognito, 256, 99999]\n", 1).replace(
+        "AllowAdminCreateUserOnly: !If [SelfSignUp, false, true]",
+        'AllowAdminCreateUserOnly: !If [SelfSignUp, "maybe", true]',
+    )
+    assert planted.count("99999") == 1 and planted.count('"maybe"') == 1
+    path = tmp_path / "template.yaml"
+    path.write_text(planted)
+    done = subprocess.run(
+        [str(TOOLS_PYTHON.parent / "cfn-lint"), "--format", "json", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    found = {tuple(match["Location"]["Path"][-3:]) for match in json.loads(done.stdout)}
+    assert ("MemorySize", "Fn::If", 2) in found, found  # only AuthMode=none takes the second branch
+    assert ("AllowAdminCreateUserOnly", "Fn::If", 1) in found, found  # only AllowSelfSignUp=true

@@ -36,12 +36,18 @@ RETRYABLE_ERROR_CODES = frozenset(
 )
 
 
+# Every call to AWS (these clients, secret_store's signed request): attempts and timeouts (s).
+MAX_ATTEMPTS = 3
+CONNECT_TIMEOUT = 2
+READ_TIMEOUT = 5
+
+
 def make_clients(settings: Settings) -> tuple[Any, Any]:
     """Return ``(dynamodb, s3)`` low-level clients for ``settings``."""
     common: dict[str, Any] = {
-        "retries": {"mode": "standard", "max_attempts": 3},
-        "connect_timeout": 2,
-        "read_timeout": 5,
+        "retries": {"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        "connect_timeout": CONNECT_TIMEOUT,
+        "read_timeout": READ_TIMEOUT,
     }
     s3_options: dict[str, Any] = {"signature_version": "s3v4"}
     if settings.endpoint_url:
