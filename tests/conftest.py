@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -84,17 +85,21 @@ def snapshot(aws: SimpleNamespace) -> Callable[[], dict[str, Any]]:
 _loaded: dict[str, ModuleType] = {}
 
 
+def fresh_function(logical_id: str, name: str) -> ModuleType:
+    """Import a function's handler module as a new container would (not ``load_function``'s cache)."""
+    spec = FUNCTIONS[logical_id]
+    module_name, _ = spec.handler.rsplit(".", 1)
+    module_spec = importlib.util.spec_from_file_location(name, spec.code_dir / f"{module_name}.py")
+    assert module_spec and module_spec.loader
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
 def load_function(logical_id: str) -> ModuleType:
     """Import a function's handler module from its folder, once (a warm container)."""
     if logical_id not in _loaded:
-        spec = FUNCTIONS[logical_id]
-        module_name, _ = spec.handler.rsplit(".", 1)
-        path = spec.code_dir / f"{module_name}.py"
-        module_spec = importlib.util.spec_from_file_location(f"function_{logical_id}", path)
-        assert module_spec and module_spec.loader
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
-        _loaded[logical_id] = module
+        _loaded[logical_id] = fresh_function(logical_id, f"function_{logical_id}")
     return _loaded[logical_id]
 
 
@@ -153,15 +158,62 @@ def fail_call(
     return lambda: client.meta.events.unregister(event_name, unique_id=f"fault-{operation}")
 
 
+@dataclass(frozen=True)
+class Layer:
+    """The layer's use cases, each built as the functions build theirs: from ``Settings`` and the
+    container's clients (here the moto ones, where faults are injected)."""
+
+    settings: Any
+    clients: Any
+    uploads: Any
+    reads: Any
+    listing: Any
+    edits: Any
+
+
+def build_layer(settings: Any, clients: Any, clock_ms: Callable[[], int] | None = None) -> Layer:
+    from image_service.edits import Edits
+    from image_service.ids import current_ms
+    from image_service.reads import Listing, Reads
+    from image_service.uploads import Uploads
+
+    clock = clock_ms or current_ms
+    return Layer(
+        settings=settings,
+        clients=clients,
+        uploads=Uploads(settings, clients, clock_ms=clock),
+        reads=Reads(settings, clients, clock_ms=clock),
+        listing=Listing(settings, clients, clock_ms=clock),
+        edits=Edits(settings, clients, clock_ms=clock),
+    )
+
+
 @pytest.fixture
-def service(aws: SimpleNamespace) -> Any:
-    """The layer's ``ImageService`` wired to the moto clients."""
+def service(aws: SimpleNamespace) -> Layer:
+    """The layer's use cases wired to the moto clients."""
+    from image_service.aws import Clients
     from image_service.config import Settings
     from image_service.secret_store import with_cursor_secret
-    from image_service.service import ImageService
 
     settings = with_cursor_secret(Settings.from_env(), aws.secretsmanager)  # as the list function does
-    return ImageService.from_settings(settings, clients=(aws.dynamodb, aws.s3))
+    return build_layer(settings, Clients(aws.dynamodb, aws.s3))
+
+
+# Each function's warm use cases: the handler module's attribute, and the ``Layer`` field it gets.
+HANDLER_USE_CASES = {
+    "UploadFunction": {"UPLOADS": "uploads", "EDITS": "edits"},
+    "DeleteFunction": {"EDITS": "edits"},
+    "GetFunction": {"READS": "reads"},
+    "ListFunction": {"LISTING": "listing"},
+}
+
+
+def wire_handlers(monkeypatch: pytest.MonkeyPatch, layer: Layer, *logical_ids: str) -> None:
+    """Point the handlers' warm use cases (all four functions', or ``logical_ids``') at ``layer``."""
+    for logical_id in logical_ids or tuple(HANDLER_USE_CASES):
+        module = load_function(logical_id)
+        for attribute, field_name in HANDLER_USE_CASES[logical_id].items():
+            monkeypatch.setattr(module, attribute, getattr(layer, field_name))
 
 
 def new_image(user_id: str = "alice", tags: tuple[str, ...] = (), title: str = "a photo") -> Any:
@@ -209,11 +261,10 @@ def _scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:
 
 def _keys_of_row(row: dict[str, Any]) -> list[str]:
     """The object keys an image row says exist (the original, and any stored variants)."""
-    from image_service import service
     from image_service.images_repository import item_to_image
+    from image_service.object_keys import keys_of
 
-    keys_of = getattr(service, "keys_of", None)  # the layer's own rule, where it has one
-    return list(keys_of(item_to_image(row))) if keys_of else [row["object_key"]["S"]]
+    return keys_of(item_to_image(row))
 
 
 def storage_problems(
@@ -229,9 +280,8 @@ def storage_problems(
     user's rows are checked (a shared local mode holds other tests' data); objects are always
     checked, since an orphan has no owner left to filter on.
     """
-    from image_service import service
+    from image_service.object_keys import UPLOAD_PREFIX
 
-    staging = getattr(service, "UPLOAD_PREFIX", None)
     objects: set[str] = set()
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         objects |= {entry["Key"] for entry in page.get("Contents", [])}
@@ -264,7 +314,7 @@ def storage_problems(
             problems.append(f"tag row ({tag}, {image_id}) has a wrong user_tag")
         elif any(row.get(name) != value for name, value in image.items() if name != "version"):
             problems.append(f"tag row ({tag}, {image_id}) lists other fields than its image")
-    orphans = sorted(key for key in objects - referenced if not (staging and key.startswith(staging)))
+    orphans = sorted(key for key in objects - referenced if not key.startswith(UPLOAD_PREFIX))
     problems += [f"orphan object {key} (no metadata)" for key in orphans]
     return problems
 

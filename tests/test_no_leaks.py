@@ -32,7 +32,7 @@ import pytest
 import requests
 
 from localapi.events import build_proxy_event
-from tests.conftest import FUNCTIONS, ROOT, fail_call, load_function, lose_response
+from tests.conftest import FUNCTIONS, ROOT, fail_call, load_function, lose_response, wire_handlers
 
 # Words that only an internal detail would put in a response. Matched case-sensitively.
 INTERNAL_MARKERS = (
@@ -160,8 +160,7 @@ def log_output() -> Iterator[io.StringIO]:
 
 @pytest.fixture
 def handlers(service: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    for logical_id in ("UploadFunction", "DeleteFunction", "GetFunction", "ListFunction"):
-        monkeypatch.setattr(load_function(logical_id), "SERVICE", service)
+    wire_handlers(monkeypatch, service)
 
 
 def call(logical_id: str, event: dict[str, Any], request_ids: set[str]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from image_service.errors import BadRequest
 from image_service.models import ListQuery
 from image_service.validation import parse_list_query
 from localapi.events import build_proxy_event
-from tests.conftest import invoke, load_function, picture
+from tests.conftest import invoke, load_function, picture, wire_handlers
 from tests.storm import atomic_aws_requests
 from tests.unit.test_location import encoded, exif_with_gps
 from tests.unit.test_upload_races import start_direct
@@ -30,9 +30,9 @@ OTHER_SUB = "7d1e2f30-4b5c-4d6e-8f70-8192a3b4c5d6"
 
 @pytest.fixture
 def handlers(service: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(load_function("UploadFunction"), "SERVICE", service)
+    wire_handlers(monkeypatch, service, "UploadFunction")
     monkeypatch.setattr(load_function("UploadFunction"), "IDEMPOTENCY", None)
-    monkeypatch.setattr(load_function("ListFunction"), "SERVICE", service)
+    wire_handlers(monkeypatch, service, "ListFunction")
     yield
 
 
@@ -157,7 +157,7 @@ def test_the_claim_catches_a_copy_the_index_does_not_show_yet(
 ) -> None:
     """The index is eventually consistent: a copy committed a moment ago may not be in it."""
     first = body(json_upload(picture()))
-    monkeypatch.setattr(service._images, "with_checksum", lambda *a, **k: ([], False))
+    monkeypatch.setattr(service.uploads._images, "with_checksum", lambda *a, **k: ([], False))
     again = json_upload(picture())
     assert again["statusCode"] == 200 and body(again)["image_id"] == first["image_id"]
     assert len(images(aws)) == 1 and len(objects(aws)) == 3
@@ -167,9 +167,9 @@ def test_a_deleted_photo_can_be_uploaded_again_at_once(
     aws: SimpleNamespace, service: Any, handlers: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = body(json_upload(picture()))
-    service.delete(first["image_id"])
+    service.edits.delete(first["image_id"])
     # Its claim is still there (it expires later): the upload must see that it is stale.
-    monkeypatch.setattr(service._images, "with_checksum", lambda *a, **k: ([], False))
+    monkeypatch.setattr(service.uploads._images, "with_checksum", lambda *a, **k: ([], False))
     again = json_upload(picture())
     assert again["statusCode"] == 201 and body(again)["image_id"] != first["image_id"]
     assert len(images(aws)) == 1
@@ -179,7 +179,7 @@ def test_a_direct_upload_records_what_was_received_and_is_found_later(
     aws: SimpleNamespace, service: Any, handlers: None
 ) -> None:
     image_id = start_direct(service, aws, picture(), user=SUB)
-    finalised = service.finalise_upload(f"uploads/{image_id}")
+    finalised = service.uploads.finalise_upload(f"uploads/{image_id}")
     assert finalised is not None and finalised.received_sha256 == hashlib.sha256(picture()).hexdigest()
     again = json_upload(picture())
     assert again["statusCode"] == 200 and body(again)["image_id"] == image_id
@@ -219,6 +219,6 @@ def test_a_bad_sha256_filter_is_400(query: dict[str, str], code: str) -> None:
 def test_the_checksum_listing_of_the_service(service: Any) -> None:
     from tests.conftest import new_image
 
-    image = service.upload(new_image())
-    page = service.list(ListQuery("alice", None, 10, None, sha256=image.received_sha256))
+    image = service.uploads.upload(new_image())
+    page = service.listing.list(ListQuery("alice", None, 10, None, sha256=image.received_sha256))
     assert [item.image_id for item in page.items] == [image.image_id]

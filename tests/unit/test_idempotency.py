@@ -18,7 +18,7 @@ import pytest
 
 from image_service.idempotency import IdempotencyStore, fingerprint, record_key
 from localapi.events import build_proxy_event
-from tests.conftest import fail_call, invoke, load_function, picture
+from tests.conftest import fail_call, invoke, load_function, picture, wire_handlers
 from tests.storm import atomic_aws_requests
 
 SUB = "0b6f4a52-1c1e-4a8e-9d55-6d2a1c3f0a11"
@@ -37,7 +37,7 @@ def table(aws: SimpleNamespace) -> str:
 @pytest.fixture
 def handlers(service: Any, aws: SimpleNamespace, table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     module = load_function("UploadFunction")
-    monkeypatch.setattr(module, "SERVICE", service)
+    wire_handlers(monkeypatch, service, "UploadFunction")
     monkeypatch.setattr(module, "IDEMPOTENCY", IdempotencyStore(aws.dynamodb, table))
     yield
 
@@ -125,14 +125,14 @@ def test_a_repeat_while_the_first_runs_is_409_then_a_replay(
     aws: SimpleNamespace, service: Any, handlers: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     entered, release = threading.Event(), threading.Event()
-    upload = service.upload
+    upload = service.uploads.upload
 
     def slow_upload(new: Any) -> Any:
         entered.set()
         assert release.wait(10)
         return upload(new)
 
-    monkeypatch.setattr(service, "upload", slow_upload)
+    monkeypatch.setattr(service.uploads, "upload", slow_upload)
     results: dict[str, Any] = {}
     first = threading.Thread(target=lambda: results.update(first=invoke("UploadFunction", upload_event("k"))))
     first.start()

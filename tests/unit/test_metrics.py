@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from image_service import metrics
-from tests.conftest import invoke, load_function, picture
+from tests.conftest import invoke, picture, wire_handlers
 
 # CloudWatch's units (PutMetricData's StandardUnit).
 UNITS = {
@@ -128,8 +128,7 @@ def test_handlers_publish_uploads_rejections_and_deletes_without_user_data(
 ) -> None:
     from localapi.events import build_proxy_event
 
-    for logical_id in ("UploadFunction", "DeleteFunction", "ListFunction"):
-        monkeypatch.setattr(load_function(logical_id), "SERVICE", service)
+    wire_handlers(monkeypatch, service, "UploadFunction", "DeleteFunction", "ListFunction")
     capsys.readouterr()
     image = picture()
     body = {
@@ -181,7 +180,7 @@ def test_a_finalised_direct_upload_publishes_its_lag_and_a_refused_one_its_code(
 ) -> None:
     from tests.unit.test_faults import start_direct_upload
 
-    monkeypatch.setattr(load_function("UploadFunction"), "SERVICE", service)
+    wire_handlers(monkeypatch, service, "UploadFunction")
     _, event = start_direct_upload(aws)
     event["Records"][0]["eventTime"] = (datetime.now(UTC) - timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
     _, refused = start_direct_upload(aws)

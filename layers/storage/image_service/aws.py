@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import boto3
 from botocore.config import Config
@@ -36,8 +36,15 @@ RETRYABLE_ERROR_CODES = frozenset(
 )
 
 
-def make_clients(settings: Settings) -> tuple[Any, Any]:
-    """Return ``(dynamodb, s3)`` low-level clients for ``settings``."""
+class Clients(NamedTuple):
+    """The low-level clients a container shares between its use cases."""
+
+    dynamodb: Any
+    s3: Any
+
+
+def make_clients(settings: Settings) -> Clients:
+    """The ``dynamodb`` and ``s3`` low-level clients for ``settings``."""
     common: dict[str, Any] = {
         "retries": {"mode": "standard", "max_attempts": 3},
         "connect_timeout": 2,
@@ -61,7 +68,7 @@ def make_clients(settings: Settings) -> tuple[Any, Any]:
     s3 = boto3.client(
         "s3", region_name=settings.region, endpoint_url=settings.endpoint_url, config=Config(**common, **s3_options)
     )
-    return dynamodb, s3
+    return Clients(dynamodb, s3)
 
 
 # A transaction cancelled only for these reasons may succeed if sent again.
