@@ -41,7 +41,7 @@ from botocore.config import Config
 from image_service.aws import Clients
 from image_service.config import Settings
 from image_service.ids import created_at_of, new_image_id
-from image_service.images_repository import image_to_item
+from image_service.items import image_to_item
 from image_service.models import Image
 from image_service.object_keys import object_key_for
 from image_service.reads import Listing, Reads

@@ -261,7 +261,7 @@ def _scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:
 
 def _keys_of_row(row: dict[str, Any]) -> list[str]:
     """The object keys an image row says exist (the original, and any stored variants)."""
-    from image_service.images_repository import item_to_image
+    from image_service.items import item_to_image
     from image_service.object_keys import keys_of
 
     return keys_of(item_to_image(row))

@@ -225,7 +225,7 @@ def run_storm(service: Any, aws: SimpleNamespace, *, threads: int, operations: i
 
 def storm_problems(storm: Storm) -> list[str]:
     """Every broken invariant after a storm, as readable lines."""
-    from image_service.images_repository import item_to_image
+    from image_service.items import item_to_image
     from image_service.models import ListQuery
 
     aws, service = storm.aws, storm.service

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import boto3
 from botocore.config import Config
@@ -17,6 +17,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .config import Settings
 from .errors import ServiceUnavailable
+
+if TYPE_CHECKING:  # the stubs are a development tool: nothing is imported at run time
+    from types_boto3_dynamodb.client import DynamoDBClient
+    from types_boto3_s3.client import S3Client
 
 # Error codes after which the same request may well succeed later.
 RETRYABLE_ERROR_CODES = frozenset(
@@ -39,8 +43,8 @@ RETRYABLE_ERROR_CODES = frozenset(
 class Clients(NamedTuple):
     """The low-level clients a container shares between its use cases."""
 
-    dynamodb: Any
-    s3: Any
+    dynamodb: DynamoDBClient
+    s3: S3Client
 
 
 def make_clients(settings: Settings) -> Clients:

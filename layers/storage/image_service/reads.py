@@ -15,6 +15,7 @@ from .errors import NotFound, UploadRejected
 from .etags import etag_for
 from .ids import current_ms
 from .images_repository import Rejection
+from .items import from_item
 from .models import Image, ImagePage, ListQuery
 from .object_keys import thumbnail_key_of, variant_key
 from .use_case import UseCase
@@ -84,7 +85,8 @@ class Listing(UseCase):
                 query.tag, user_id=query.user_id, limit=query.limit, after_image_id=after and after.get("image_id")
             )
             # One Query: the tag rows carry the listed fields (tag_index says why).
-            return self._images.from_tag_rows(rows), more, {"image_id": rows[-1]["image_id"]["S"]} if rows else None
+            position = {"image_id": from_item(rows[-1])["image_id"]} if rows else None
+            return self._images.from_tag_rows(rows), more, position
         # Validation guarantees one filter: without a tag, a user_id (a sha256 comes only with one).
         assert query.user_id is not None
         if query.sha256 is not None:  # one user's copies of one file

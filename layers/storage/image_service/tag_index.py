@@ -17,13 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 from .aws import translate_aws_errors
+from .items import tag_to_item, to_item, user_tag_key
 from .models import Image
 
 USER_TAG_INDEX = "user_tag-index"
-
-
-def user_tag_key(user_id: str, tag: str) -> str:
-    return f"{user_id}#{tag}"
 
 
 class TagIndex:
@@ -34,25 +31,12 @@ class TagIndex:
     def put_actions(self, image: Image) -> list[dict[str, Any]]:
         """``TransactWriteItems`` actions that write (add or overwrite) ``image``'s tag rows, each
         with a copy of the image's listed fields."""
-        # The images table's item builder; imported here because that module imports this one.
-        from .images_repository import image_to_item  # noqa: PLC0415
-
-        listed = image_to_item(image)
-        del listed["version"]  # the images row's; a tag row is rewritten with it, never on its own
-        return [
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": {**listed, "tag": {"S": tag}, "user_tag": {"S": user_tag_key(image.user_id, tag)}},
-                }
-            }
-            for tag in image.tags
-        ]
+        return [{"Put": {"TableName": self.table_name, "Item": tag_to_item(image, tag)}} for tag in image.tags]
 
     def delete_actions(self, image_id: str, tags: tuple[str, ...]) -> list[dict[str, Any]]:
         """``TransactWriteItems`` actions that remove the tag rows of ``image_id``."""
         return [
-            {"Delete": {"TableName": self.table_name, "Key": {"tag": {"S": tag}, "image_id": {"S": image_id}}}}
+            {"Delete": {"TableName": self.table_name, "Key": to_item({"tag": tag, "image_id": image_id})}}
             for tag in tags
         ]
 
@@ -68,20 +52,18 @@ class TagIndex:
             params: dict[str, Any] = {
                 "KeyConditionExpression": "#pk = :pk",
                 "ExpressionAttributeNames": {"#pk": "tag"},
-                "ExpressionAttributeValues": {":pk": {"S": tag}},
+                "ExpressionAttributeValues": to_item({":pk": tag}),
             }
-            start = {"tag": {"S": tag}} if after_image_id else None
+            start = to_item({"tag": tag, "image_id": after_image_id}) if after_image_id else None
         else:
             key = user_tag_key(user_id, tag)
             params = {
                 "IndexName": USER_TAG_INDEX,
                 "KeyConditionExpression": "#pk = :pk",
                 "ExpressionAttributeNames": {"#pk": "user_tag"},
-                "ExpressionAttributeValues": {":pk": {"S": key}},
+                "ExpressionAttributeValues": to_item({":pk": key}),
             }
-            start = {"user_tag": {"S": key}, "tag": {"S": tag}} if after_image_id else None
-        if start is not None and after_image_id is not None:
-            start["image_id"] = {"S": after_image_id}
+            start = to_item({"user_tag": key, "tag": tag, "image_id": after_image_id}) if after_image_id else None
         rows = query_newest_first(self._dynamodb, self.table_name, params, limit + 1, start)
         return rows[:limit], len(rows) > limit
 
