@@ -24,7 +24,7 @@ help:
 	@echo "Test:"
 	@echo "  make test           lint, validate and build the template, run every test (about 6 minutes)"
 	@echo "  make pytest         every test, without lint and build"
-	@echo "  make lint           ruff, cfn-lint, sam validate and the security scan"
+	@echo "  make lint           ruff, mypy, cfn-lint, sam validate and the security scan"
 	@echo "  make scan           the template's security scan (checkov) only"
 	@echo "  make contract       the API against api/openapi.yaml (contract-deep: many more generated cases)"
 	@echo "  make contract-deep  the contract tests with thousands of generated cases"
@@ -69,6 +69,7 @@ pytest: $(VENV)/.ready
 lint: $(VENV)/.ready $(TOOLS)/.ready
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy  # strict, on layers/ and functions/ (pyproject.toml)
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml
 	@# Both AuthMode values: lint a copy whose default is the open mode.

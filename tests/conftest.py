@@ -231,6 +231,33 @@ def new_image(user_id: str = "alice", tags: tuple[str, ...] = (), title: str = "
     )
 
 
+def example_image(**changes: Any) -> Any:
+    """An ``Image`` as the tables hold one, every field set (``changes`` replace some)."""
+    from dataclasses import replace
+
+    from image_service.models import Image
+
+    image = Image(
+        image_id="01JDQ8ZB3F2T6X8W4N5R7K9M0Z",
+        user_id="0b6f4a52",
+        user_name="alice",
+        title="Sunset",
+        description="",
+        tags=("sunset", "beach"),
+        content_type="image/png",
+        size_bytes=5120,
+        sha256="a" * 64,
+        width=32,
+        height=24,
+        created_at="2026-11-25T12:00:00.000Z",
+        object_key="images/01JDQ8ZB3F2T6X8W4N5R7K9M0Z",
+        variants=("original", "thumbnail", "display"),
+        location_removed=True,
+        received_sha256="b" * 64,
+    )
+    return replace(image, **changes)
+
+
 # -- Hardening (issue 6): faults whose outcome the caller cannot see, and the storage invariants.
 
 

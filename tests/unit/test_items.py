@@ -17,26 +17,10 @@ from image_service.items import (
     tag_to_item,
     version_of,
 )
-from image_service.models import Image, UploadRequest
+from image_service.models import UploadRequest
+from tests.conftest import example_image
 
-IMAGE = Image(
-    image_id="01JDQ8ZB3F2T6X8W4N5R7K9M0Z",
-    user_id="0b6f4a52",
-    user_name="alice",
-    title="Sunset",
-    description="",
-    tags=("sunset", "beach"),
-    content_type="image/png",
-    size_bytes=5120,
-    sha256="a" * 64,
-    width=32,
-    height=24,
-    created_at="2026-11-25T12:00:00.000Z",
-    object_key="images/01JDQ8ZB3F2T6X8W4N5R7K9M0Z",
-    variants=("original", "thumbnail", "display"),
-    location_removed=True,
-    received_sha256="b" * 64,
-)
+IMAGE = example_image()
 ROW = {
     "image_id": {"S": "01JDQ8ZB3F2T6X8W4N5R7K9M0Z"},
     "user_id": {"S": "0b6f4a52"},

@@ -9,21 +9,9 @@ import pytest
 
 from image_service.models import Image
 from image_service.uploads import Commit, commit_outcome
+from tests.conftest import example_image
 
-IMAGE = Image(
-    image_id="01JDQ8ZB3F2T6X8W4N5R7K9M0Z",
-    user_id="alice",
-    title="",
-    description="",
-    tags=(),
-    content_type="image/png",
-    size_bytes=1,
-    sha256="0" * 64,
-    width=1,
-    height=1,
-    created_at="2026-11-25T12:00:00.000Z",
-    object_key="images/01JDQ8ZB3F2T6X8W4N5R7K9M0Z.a1",
-)
+IMAGE = example_image(object_key="images/01JDQ8ZB3F2T6X8W4N5R7K9M0Z.a1")  # a finalisation attempt's
 
 
 class Rows:

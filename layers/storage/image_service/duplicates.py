@@ -35,10 +35,14 @@ rejected: the service could not hold the client to it (the bytes come later, may
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .aws import translate_aws_errors
 from .items import from_item, to_item
+
+if TYPE_CHECKING:
+    from types_boto3_dynamodb.client import DynamoDBClient
+    from types_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 CLAIM_SECONDS = 24 * 3600
 
@@ -50,13 +54,13 @@ def claim_key(user_id: str, received_sha256: str) -> str:
 class ChecksumClaims:
     """Claims in the idempotency table (partition key ``key``, TTL ``expires_at``)."""
 
-    def __init__(self, dynamodb: Any, table_name: str) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
         self._dynamodb = dynamodb
         self.table_name = table_name
 
     def put_action(
         self, user_id: str, received_sha256: str, image_id: str, *, now: int, stale_holder: str | None = None
-    ) -> dict[str, Any]:
+    ) -> TransactWriteItemTypeDef:
         """A transaction's ``Put`` of the claim: only if none is live (or the live one is the
         ``stale_holder``, a photo deleted since)."""
         condition = "attribute_not_exists(#key) OR expires_at <= :now"

@@ -50,7 +50,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -58,7 +58,10 @@ from .aws import error_code, translate_aws_errors
 from .errors import BadRequest, IdempotencyInProgress, IdempotencyKeyReused, ServiceError
 from .http import LambdaResponse, header, json_response, query_parameters, request_body
 from .identity import caller_id
-from .items import from_item, to_item
+from .items import Item, from_item, to_item
+
+if TYPE_CHECKING:
+    from types_boto3_dynamodb.client import DynamoDBClient
 
 logger = logging.getLogger("image_service")
 
@@ -126,11 +129,11 @@ class Record:
         lease_over = self.status == IN_PROGRESS and (self.in_progress_until or 0) <= now
         return self.expires_at > now and not lease_over
 
-    def to_item(self) -> dict[str, Any]:
+    def to_item(self) -> Item:
         return to_item({field.name: getattr(self, field.name) for field in fields(self)})
 
     @classmethod
-    def from_item(cls, item: dict[str, Any]) -> Record:
+    def from_item(cls, item: Item) -> Record:
         row = from_item(item)
         return cls(**{field.name: row[field.name] for field in fields(cls) if field.name in row})
 
@@ -150,7 +153,7 @@ def replay(record: Record) -> LambdaResponse:
 class IdempotencyStore:
     """The records in the idempotency table (partition key ``key``, TTL ``expires_at``)."""
 
-    def __init__(self, dynamodb: Any, table_name: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table_name: str, clock: Callable[[], float] = time.time) -> None:
         self._dynamodb = dynamodb
         self.table_name = table_name
         self._clock = clock

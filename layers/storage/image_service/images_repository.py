@@ -7,6 +7,7 @@ never sees a tag row whose image is missing, nor an image whose tag rows are inc
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -36,7 +37,12 @@ from .tag_index import TagIndex, query_newest_first
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
-    from types_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+    from types_boto3_dynamodb.type_defs import (
+        KeysAndAttributesOutputTypeDef,
+        KeysAndAttributesTypeDef,
+        QueryInputTypeDef,
+        TransactWriteItemTypeDef,
+    )
 
 USER_INDEX = "user_id-index"
 CHECKSUM_INDEX = "user_sha256-index"
@@ -232,16 +238,7 @@ class ImagesRepository:
 
     def newest_for_user(self, user_id: str, *, limit: int, after: dict[str, str] | None) -> tuple[list[Image], bool]:
         """Up to ``limit`` of ``user_id``'s images, newest first, and whether more exist."""
-        start = None
-        if after is not None:
-            start = to_item({"user_id": user_id, "created_at": after["created_at"], "image_id": after["image_id"]})
-        params = {
-            "IndexName": USER_INDEX,
-            "KeyConditionExpression": "user_id = :user_id",
-            "ExpressionAttributeValues": to_item({":user_id": user_id}),
-        }
-        rows = query_newest_first(self._dynamodb, self.table_name, params, limit + 1, start)
-        return [item_to_image(row) for row in rows[:limit]], len(rows) > limit
+        return self._newest(USER_INDEX, "user_id", user_id, limit=limit, after=after)
 
     def with_checksum(
         self, user_id: str, received_sha256: str, *, limit: int, after: dict[str, str] | None = None
@@ -249,15 +246,23 @@ class ImagesRepository:
         """Up to ``limit`` of ``user_id``'s images of that received file, newest first, and
         whether more exist (``user_sha256-index``; eventually consistent, like every GSI)."""
         key = checksum_key(user_id, received_sha256)
+        return self._newest(CHECKSUM_INDEX, "user_sha256", key, limit=limit, after=after)
+
+    def _newest(
+        self, index: str, key_name: str, key: str, *, limit: int, after: dict[str, str] | None
+    ) -> tuple[list[Image], bool]:
+        """Up to ``limit`` images under ``key`` of ``index`` (sort key ``created_at``), newest
+        first, after the position ``after``; and whether more exist."""
         start = None
         if after is not None:
-            start = to_item({"user_sha256": key, "created_at": after["created_at"], "image_id": after["image_id"]})
-        params = {
-            "IndexName": CHECKSUM_INDEX,
-            "KeyConditionExpression": "user_sha256 = :key",
+            start = to_item({key_name: key, "created_at": after["created_at"], "image_id": after["image_id"]})
+        query: QueryInputTypeDef = {
+            "TableName": self.table_name,
+            "IndexName": index,
+            "KeyConditionExpression": f"{key_name} = :key",
             "ExpressionAttributeValues": to_item({":key": key}),
         }
-        rows = query_newest_first(self._dynamodb, self.table_name, params, limit + 1, start)
+        rows = query_newest_first(self._dynamodb, query, limit + 1, start)
         return [item_to_image(row) for row in rows[:limit]], len(rows) > limit
 
     def from_tag_rows(self, rows: list[Item]) -> list[Image]:
@@ -281,7 +286,9 @@ class ImagesRepository:
         found: dict[str, Image] = {}
         for offset in range(0, len(image_ids), _BATCH_GET_MAX_KEYS):
             chunk = image_ids[offset : offset + _BATCH_GET_MAX_KEYS]
-            request = {self.table_name: {"Keys": [to_item({"image_id": image_id}) for image_id in chunk]}}
+            request: Mapping[str, KeysAndAttributesTypeDef | KeysAndAttributesOutputTypeDef] = {
+                self.table_name: {"Keys": [to_item({"image_id": image_id}) for image_id in chunk]}
+            }
             for round_number in range(_BATCH_GET_MAX_ROUNDS):
                 with translate_aws_errors("the image table"):
                     response = self._dynamodb.batch_get_item(RequestItems=request)

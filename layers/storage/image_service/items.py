@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import fields
 from decimal import Decimal
-from functools import cache
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -59,6 +58,9 @@ _DESERIALIZER = TypeDeserializer()
 # Fields an image row may lack: written before the field existed (the model has no default).
 _IMAGE_ROW_DEFAULTS: dict[str, Any] = {"title": "", "description": "", "tags": (), "width": 0, "height": 0}
 _PENDING_ROW_DEFAULTS: dict[str, Any] = {"title": "", "description": "", "tags": ()}
+# The field lists: a row holds its model's fields under the same names.
+IMAGE_FIELDS = frozenset(field.name for field in fields(Image))
+UPLOAD_REQUEST_FIELDS = frozenset(field.name for field in fields(UploadRequest))
 PENDING = "pending"
 REJECTED = "rejected"
 
@@ -70,7 +72,7 @@ def to_item(values: Mapping[str, Any]) -> Item:
 
 def from_item(item: Item) -> dict[str, Any]:
     """The plain Python values of a row: ``int`` for numbers, tuples for lists."""
-    return {name: _plain(_DESERIALIZER.deserialize(value)) for name, value in item.items()}  # type: ignore[arg-type]
+    return {name: _plain(_DESERIALIZER.deserialize(value)) for name, value in item.items()}
 
 
 def _plain(value: Any) -> Any:
@@ -82,24 +84,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@cache
-def _field_names(cls: type) -> frozenset[str]:
-    return frozenset(field.name for field in fields(cls))
-
-
-def _model(cls: type[Model], values: Mapping[str, Any], defaults: Mapping[str, Any]) -> Model:
-    names = _field_names(cls)
+def _model(cls: type[Model], names: frozenset[str], values: Mapping[str, Any], defaults: Mapping[str, Any]) -> Model:
+    """A ``cls`` of the ``names`` among a row's ``values`` (a row holds more: keys, version...)."""
     return cls(**{**defaults, **{name: value for name, value in values.items() if name in names}})
 
 
 def status_of(item: Item) -> str | None:
     """A row's ``status``: ``PENDING`` or ``REJECTED`` for a direct upload's, ``None`` for an image's."""
-    return str(_DESERIALIZER.deserialize(item["status"])) if "status" in item else None  # type: ignore[arg-type]
+    return str(_DESERIALIZER.deserialize(item["status"])) if "status" in item else None
 
 
 def version_of(item: Item) -> int:
     """An image row's version (1 for rows written before versions were kept)."""
-    return int(_DESERIALIZER.deserialize(item["version"])) if "version" in item else 1  # type: ignore[arg-type]
+    return int(_DESERIALIZER.deserialize(item["version"])) if "version" in item else 1
 
 
 def checksum_key(user_id: str, received_sha256: str) -> str:
@@ -115,7 +112,8 @@ def user_tag_key(user_id: str, tag: str) -> str:
 def _values(model: Image | UploadRequest) -> dict[str, Any]:
     """A model's fields by name. An unknown name is no attribute at all (not an empty one), as
     on the rows written before names were kept."""
-    return {**{field.name: getattr(model, field.name) for field in fields(model)}, "user_name": model.user_name or None}
+    names = IMAGE_FIELDS if isinstance(model, Image) else UPLOAD_REQUEST_FIELDS
+    return {**{name: getattr(model, name) for name in names}, "user_name": model.user_name or None}
 
 
 def _listed(image: Image) -> dict[str, Any]:
@@ -137,7 +135,7 @@ def tag_to_item(image: Image, tag: str) -> Item:
 
 def item_to_image(item: Item) -> Image:
     """The ``Image`` of an ``images`` row or an ``image_tags`` row."""
-    return _model(Image, from_item(item), _IMAGE_ROW_DEFAULTS)
+    return _model(Image, IMAGE_FIELDS, from_item(item), _IMAGE_ROW_DEFAULTS)
 
 
 def pending_to_item(image_id: str, request: UploadRequest, expires_at: int) -> Item:
@@ -150,7 +148,7 @@ def pending_to_item(image_id: str, request: UploadRequest, expires_at: int) -> I
 
 
 def item_to_pending(item: Item) -> UploadRequest:
-    return _model(UploadRequest, from_item(item), _PENDING_ROW_DEFAULTS)
+    return _model(UploadRequest, UPLOAD_REQUEST_FIELDS, from_item(item), _PENDING_ROW_DEFAULTS)
 
 
 def rejected_to_item(image_id: str, code: str, message: str, expires_at: int) -> Item:

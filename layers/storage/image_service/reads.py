@@ -20,6 +20,10 @@ from .models import Image, ImagePage, ListQuery
 from .object_keys import thumbnail_key_of, variant_key
 from .use_case import UseCase
 
+# The images of a page, whether more exist, and the position of the last one (for the cursor);
+# named here because inside ``Listing`` the name ``list`` is its method.
+_Page = tuple[list[Image], bool, dict[str, str] | None]
+
 
 class Reads(UseCase):
     def get(self, image_id: str) -> Image:
@@ -78,11 +82,14 @@ class Listing(UseCase):
         }
         return ImagePage(items=items, next_token=next_token, thumbnail_urls=thumbnails, urls_expire_in=ttl)
 
-    def _page(self, query: ListQuery, after: dict[str, str] | None) -> tuple[list[Image], bool, dict[str, str] | None]:
+    def _page(self, query: ListQuery, after: dict[str, str] | None) -> _Page:
         """The images of one page, whether more exist, and the position of the last one."""
         if query.sha256 is None and query.tag is not None:
             rows, more = self._tags.newest_rows(
-                query.tag, user_id=query.user_id, limit=query.limit, after_image_id=after and after.get("image_id")
+                query.tag,
+                user_id=query.user_id,
+                limit=query.limit,
+                after_image_id=after.get("image_id") if after else None,
             )
             # One Query: the tag rows carry the listed fields (tag_index says why).
             position = {"image_id": from_item(rows[-1])["image_id"]} if rows else None
