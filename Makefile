@@ -24,7 +24,7 @@ help:
 	@echo "Test:"
 	@echo "  make test           lint, validate and build the template, run every test (about 6 minutes)"
 	@echo "  make pytest         every test, without lint and build"
-	@echo "  make lint           ruff, cfn-lint, sam validate and the security scan"
+	@echo "  make lint           ruff, mypy, cfn-lint, sam validate and the security scan"
 	@echo "  make scan           the template's security scan (checkov) only"
 	@echo "  make contract       the API against api/openapi.yaml (contract-deep: many more generated cases)"
 	@echo "  make contract-deep  the contract tests with thousands of generated cases"
@@ -71,7 +71,8 @@ lint: $(VENV)/.ready $(TOOLS)/.ready
 	$(VENV)/bin/ruff format --check .
 	@# One run covers every parameter value: cfn-lint checks both branches of each condition and
 	@# resolves parameters to each of their AllowedValues (AuthMode=none, AllowSelfSignUp=true...).
-	@# tests/test_template_transform.py plants errors only those values reach and expects them found.
+	@# tests/template/test_template_transform.py plants errors only those values reach and expects them found.
+	$(VENV)/bin/mypy  # strict, on layers/ and functions/ (pyproject.toml)
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml
 	$(MAKE) --no-print-directory scan

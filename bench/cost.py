@@ -233,7 +233,7 @@ def run(*, repeats: int = 5, photo_bytes: int = PHOTO_BYTES) -> dict[str, Any]:
 def write_units_by_tags(max_tags: int = 10) -> list[dict[str, Any]]:
     """Write units of an upload and of an edit (title changed, tags kept) with N tags, with the
     tag rows as they are now (a copy of the listed fields) and as they were (keys only)."""
-    from image_service.images_repository import image_to_item  # noqa: PLC0415
+    from image_service.items import image_to_item  # noqa: PLC0415
     from image_service.tag_index import TagIndex  # noqa: PLC0415
 
     from .reads import _images  # noqa: PLC0415 - the bench's photo model

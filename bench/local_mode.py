@@ -8,7 +8,7 @@
    starts the function workers (their cold starts are reported from the server's log).
 
 4. Each route's own overhead: its p50 at one client minus the p50 of what the route asks of the
-   AWS emulation (the layer's ``ImageService`` call the handler makes, in this process, signed with
+   AWS emulation (the layer's use-case call the handler makes, in this process, signed with
    the function's own role, so IAM enforcement counts as emulation), measured in interleaved rounds.
 5. Where a Docker engine answers (never started here), ``make sam-api`` runs beside it and every
    route is measured on both in interleaved rounds: the ratio per route.
@@ -38,12 +38,14 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
+from image_service.aws import Clients
 from image_service.config import Settings
-from image_service.ids import new_image_id
-from image_service.images_repository import image_to_item
+from image_service.ids import created_at_of, new_image_id
+from image_service.items import image_to_item
 from image_service.models import Image
+from image_service.object_keys import object_key_for
+from image_service.reads import Listing, Reads
 from image_service.secret_store import with_cursor_secret
-from image_service.service import ImageService, created_at_of, object_key_for
 from image_service.tag_index import TagIndex
 from image_service.validation import parse_list_query
 
@@ -266,18 +268,18 @@ def _role_session(aws_url: str, function: str) -> dict[str, str]:
 def emulation_calls(aws_url: str, ids: list[str]) -> dict[str, Callable[[int], Any]]:
     """Per route, what its handler asks of AWS: the layer's service call, against the emulation."""
     specs = {spec.logical_id: spec for spec in harness.load_template().functions()}
-    services = {}
+    settings_of: dict[str, tuple[Settings, Clients]] = {}
     for function in set(ROUTE_FUNCTIONS.values()):
         environment = dict(specs[function].environment)  # the secret's ARN as the local mode gives it
         session = boto3.session.Session(region_name=harness.REGION, **_role_session(aws_url, function))
-        clients = (session.client("dynamodb", endpoint_url=aws_url), session.client("s3", endpoint_url=aws_url))
+        clients = Clients(session.client("dynamodb", endpoint_url=aws_url), session.client("s3", endpoint_url=aws_url))
         settings = Settings.from_env({**environment, "AWS_ENDPOINT_URL": aws_url, "AWS_REGION": harness.REGION})
         if settings.cursor_secret_id:
             settings = with_cursor_secret(settings, session.client("secretsmanager", endpoint_url=aws_url))
-        services[function] = ImageService.from_settings(settings, clients=clients)
+        settings_of[function] = (settings, clients)
     by_user = parse_list_query({"user_id": "load-user", "limit": "20"})
     by_tag = parse_list_query({"tag": "load-tag", "limit": "20"})
-    get, listing = services["GetFunction"], services["ListFunction"]
+    get, listing = Reads(*settings_of["GetFunction"]), Listing(*settings_of["ListFunction"])
     return {
         "get": lambda i: get.get(ids[i % len(ids)]).to_public_dict(),
         "list by user": lambda i: listing.list(by_user).to_public_dict(),

@@ -20,10 +20,10 @@ from typing import Any
 
 from moto import mock_aws
 
-from image_service.ids import new_image_id
-from image_service.images_repository import image_to_item
+from image_service.ids import created_at_of, new_image_id
+from image_service.items import image_to_item
 from image_service.models import Image
-from image_service.service import created_at_of, object_key_for
+from image_service.object_keys import object_key_for
 from image_service.tag_index import TagIndex
 from localapi.resources import create_resources
 

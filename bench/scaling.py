@@ -33,7 +33,7 @@ PAGE = 20
 
 def row_sizes() -> dict[str, int]:
     """Bytes of the rows one upload writes, from the bench's photo model."""
-    from image_service.images_repository import image_to_item  # noqa: PLC0415
+    from image_service.items import image_to_item  # noqa: PLC0415
     from image_service.tag_index import TagIndex  # noqa: PLC0415
 
     from .reads import _images  # noqa: PLC0415

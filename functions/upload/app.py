@@ -17,6 +17,7 @@ from urllib.parse import unquote_plus
 from image_service import log, metrics
 from image_service.aws import make_clients
 from image_service.config import Settings
+from image_service.edits import Edits
 from image_service.etags import parse_precondition
 from image_service.http import (
     LambdaResponse,
@@ -30,7 +31,7 @@ from image_service.http import (
 )
 from image_service.idempotency import IdempotencyStore, scope_of
 from image_service.identity import uploader, writer_id
-from image_service.service import ImageService
+from image_service.uploads import Uploads
 from image_service.validation import (
     is_raw_upload,
     parse_edit,
@@ -43,8 +44,9 @@ from image_service.validation import (
 
 SETTINGS = Settings.from_env()
 CLIENTS = make_clients(SETTINGS)  # created once per container, reused while warm
-SERVICE = ImageService.from_settings(SETTINGS, clients=CLIENTS)
-IDEMPOTENCY = IdempotencyStore(CLIENTS[0], SETTINGS.idempotency_table) if SETTINGS.idempotency_table else None
+UPLOADS = Uploads(SETTINGS, CLIENTS)
+EDITS = Edits(SETTINGS, CLIENTS)
+IDEMPOTENCY = IdempotencyStore(CLIENTS.dynamodb, SETTINGS.idempotency_table) if SETTINGS.idempotency_table else None
 
 
 def create(event: dict[str, Any]) -> LambdaResponse:
@@ -60,7 +62,7 @@ def create(event: dict[str, Any]) -> LambdaResponse:
         query = event.get("multiValueQueryStringParameters") or event.get("queryStringParameters") or {}
         new_image = parse_upload(body, max_image_bytes=SETTINGS.max_image_bytes, params=query)
     owner = uploader(event, SETTINGS.auth_mode, new_image.user_id)
-    image, duplicate = SERVICE.upload_unless_duplicate(
+    image, duplicate = UPLOADS.upload_unless_duplicate(
         replace(new_image, user_id=owner.user_id, user_name=owner.user_name)
     )
     if duplicate:  # the caller has this very file already: that photo, nothing stored
@@ -73,7 +75,7 @@ def start_direct_upload(event: dict[str, Any]) -> LambdaResponse:
     request = parse_upload_request(request_body(event))
     owner = uploader(event, SETTINGS.auth_mode, request.user_id)
     return json_response(
-        201, SERVICE.start_direct_upload(replace(request, user_id=owner.user_id, user_name=owner.user_name))
+        201, UPLOADS.start_direct_upload(replace(request, user_id=owner.user_id, user_name=owner.user_name))
     )
 
 
@@ -81,7 +83,7 @@ def edit(event: dict[str, Any]) -> LambdaResponse:
     caller = writer_id(event, SETTINGS.auth_mode)
     image_id = parse_image_id(event.get("pathParameters"))
     if_match = parse_precondition(header(event, "If-Match"), "If-Match")
-    image, etag = SERVICE.edit_with_etag(image_id, parse_edit(request_body(event)), caller=caller, if_match=if_match)
+    image, etag = EDITS.edit_with_etag(image_id, parse_edit(request_body(event)), caller=caller, if_match=if_match)
     return with_etag(json_response(200, image.to_public_dict()), etag)
 
 
@@ -92,7 +94,7 @@ ROUTES = {
 }
 
 
-@api_handler
+@api_handler(SETTINGS)
 def api_request(event: dict[str, Any], context: Any) -> LambdaResponse:
     route = ROUTES[(event.get("httpMethod", ""), event.get("resource", ""))]
     if IDEMPOTENCY is None:
@@ -106,7 +108,7 @@ def finalise_uploads(event: dict[str, Any], context: Any) -> dict[str, Any]:
     finalised = []
     with log.request_context(context):
         for record in event["Records"]:
-            image = SERVICE.finalise_upload(unquote_plus(record["s3"]["object"]["key"]))
+            image = UPLOADS.finalise_upload(unquote_plus(record["s3"]["object"]["key"]))
             if image is not None:
                 finalised.append(image.image_id)
                 metrics.image_stored("direct", image.size_bytes, arrived_at=record.get("eventTime"))

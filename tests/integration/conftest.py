@@ -1,5 +1,5 @@
 """Integration fixtures: a fresh moto account with the template's tables, bucket and secret, and the
-layer's ``ImageService`` wired to it.
+layer's use cases wired to it.
 
 Tables and the bucket are created from ``template.yaml`` itself (through the local mode's template
 reader), so the tests can never drift from the deployed schema.
@@ -18,6 +18,7 @@ from moto import mock_aws
 
 from localapi.resources import create_resources
 from tests.support.environment import TEMPLATE
+from tests.support.layer import Layer, build_layer
 from tests.support.storage import storage_snapshot
 
 
@@ -47,11 +48,11 @@ def snapshot(aws: SimpleNamespace) -> Callable[[], dict[str, Any]]:
 
 
 @pytest.fixture
-def service(aws: SimpleNamespace) -> Any:
-    """The layer's ``ImageService`` wired to the moto clients."""
+def service(aws: SimpleNamespace) -> Layer:
+    """The layer's use cases wired to the moto clients."""
+    from image_service.aws import Clients
     from image_service.config import Settings
     from image_service.secret_store import with_cursor_secret
-    from image_service.service import ImageService
 
     settings = with_cursor_secret(Settings.from_env(), aws.secretsmanager)  # as the list function does
-    return ImageService.from_settings(settings, clients=(aws.dynamodb, aws.s3))
+    return build_layer(settings, Clients(aws.dynamodb, aws.s3))

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from localapi.events import build_proxy_event
-from tests.support.functions import invoke, load_function
+from tests.support.functions import invoke
 from tests.support.images import picture
+from tests.support.layer import wire_handlers
 
 CLAIMS = {"claims": {"sub": "0b6f4a52-1c1e-4a8e-9d55-6d2a1c3f0a11", "cognito:username": "alice", "token_use": "id"}}
 BROKEN = b"\xff\xfe"  # not UTF-8 in any position
@@ -25,8 +26,8 @@ BROKEN = b"\xff\xfe"  # not UTF-8 in any position
 
 @pytest.fixture
 def handlers(service: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(load_function("UploadFunction"), "SERVICE", service)
-    monkeypatch.setattr(load_function("ListFunction"), "SERVICE", service)
+    wire_handlers(monkeypatch, service, "UploadFunction")
+    wire_handlers(monkeypatch, service, "ListFunction")
     yield
 
 

@@ -22,7 +22,8 @@ import pytest
 
 from image_service.models import UploadRequest
 from localapi.events import build_proxy_event
-from tests.support.functions import invoke, load_function
+from tests.support.functions import invoke
+from tests.support.layer import wire_handlers
 
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 DAMAGED = (400, "image_damaged")
@@ -72,7 +73,7 @@ def damaged_photo(fmt: str, damage: str) -> bytes:
 
 @pytest.fixture
 def handlers(service: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(load_function("UploadFunction"), "SERVICE", service)
+    wire_handlers(monkeypatch, service, "UploadFunction")
     yield
 
 
@@ -138,14 +139,14 @@ def test_a_damaged_photo_sent_to_the_api_is_400_and_nothing_is_stored(
 def test_a_damaged_direct_upload_is_removed_at_its_first_delivery(
     fmt: str, damage: str, service: Any, aws: SimpleNamespace
 ) -> None:
-    started = service.start_direct_upload(
+    started = service.uploads.start_direct_upload(
         UploadRequest(user_id="alice", title="", description="", tags=("cats",), content_type=FORMATS[fmt])
     )
     key = started["upload"]["fields"]["key"]
     aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=damaged_photo(fmt, damage))
     # No exception (which would make Lambda retry), and nothing left: file, objects, tag rows;
     # only the reason stays (GET /images/{id} answers it until it expires), never an image.
-    assert service.finalise_upload(key) is None
+    assert service.uploads.finalise_upload(key) is None
     left = stored(aws)
     assert left["objects"] == [] and left["tags"] == []
     assert [(row["status"]["S"], row["code"]["S"]) for row in left["images"]] == [("rejected", "image_damaged")]

@@ -12,8 +12,9 @@ from PIL import ExifTags, Image
 
 from image_service.errors import NotFound
 from image_service.models import NewImage
-from image_service.service import ImageService, display_key_for
+from image_service.object_keys import display_key_for
 from tests.support.builders import new_image
+from tests.support.layer import Layer
 
 GPS = ExifTags.IFD.GPSInfo
 
@@ -31,10 +32,10 @@ def phone_jpeg(width: int = 3000, height: int = 2000, orientation: int = 6) -> b
     return out.getvalue()
 
 
-def upload_jpeg(service: ImageService, data: bytes, *, keep_location: bool = False) -> Any:
+def upload_jpeg(service: Layer, data: bytes, *, keep_location: bool = False) -> Any:
     with Image.open(io.BytesIO(data)) as picture:
         width, height = picture.size
-    return service.upload(
+    return service.uploads.upload(
         NewImage(
             user_id="alice",
             title="pier",
@@ -55,11 +56,11 @@ def stored(aws: SimpleNamespace, key: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("keep_location", [False, True])
 def test_display_is_a_small_upright_jpeg_without_location(
-    service: ImageService, aws: SimpleNamespace, keep_location: bool
+    service: Layer, aws: SimpleNamespace, keep_location: bool
 ) -> None:
     image = upload_jpeg(service, phone_jpeg(), keep_location=keep_location)
     assert image.variants == ("original", "thumbnail", "display")
-    answer = service.download_url(image.image_id, "display")
+    answer = service.reads.download_url(image.image_id, "display")
     assert answer["variant"] == "display"
     assert urlparse(answer["url"]).path.endswith(display_key_for(image.image_id))
     obj = stored(aws, display_key_for(image.image_id))
@@ -76,21 +77,21 @@ def test_display_is_a_small_upright_jpeg_without_location(
         assert top[0] > 150 > top[2] and bottom[2] > 150 > bottom[0], (top, bottom)
 
 
-def test_a_small_photo_gets_a_display_variant_too_never_enlarged(service: ImageService, aws: SimpleNamespace) -> None:
-    image = service.upload(new_image())  # a 32 x 24 PNG
+def test_a_small_photo_gets_a_display_variant_too_never_enlarged(service: Layer, aws: SimpleNamespace) -> None:
+    image = service.uploads.upload(new_image())  # a 32 x 24 PNG
     with Image.open(io.BytesIO(stored(aws, display_key_for(image.image_id))["Body"].read())) as display:
         assert display.format == "JPEG" and display.size == (32, 24)
 
 
-def test_the_display_variant_goes_with_the_photo(service: ImageService, snapshot: Any) -> None:
+def test_the_display_variant_goes_with_the_photo(service: Layer, snapshot: Any) -> None:
     image = upload_jpeg(service, phone_jpeg(400, 300))
     assert display_key_for(image.image_id) in snapshot()["objects"]
-    service.delete(image.image_id)
+    service.edits.delete(image.image_id)
     assert snapshot() == {"objects": [], "images": [], "tags": []}
 
 
-def test_a_photo_stored_before_display_variants_has_none(service: ImageService, aws: SimpleNamespace) -> None:
-    image = service.upload(new_image())
+def test_a_photo_stored_before_display_variants_has_none(service: Layer, aws: SimpleNamespace) -> None:
+    image = service.uploads.upload(new_image())
     # As rows written before this release: variants original and thumbnail only.
     aws.dynamodb.update_item(
         TableName=aws.images_table,
@@ -100,5 +101,5 @@ def test_a_photo_stored_before_display_variants_has_none(service: ImageService, 
     )
     aws.s3.delete_object(Bucket=aws.bucket, Key=display_key_for(image.image_id))
     with pytest.raises(NotFound, match="this image has no display"):
-        service.download_url(image.image_id, "display")
-    service.delete(image.image_id)
+        service.reads.download_url(image.image_id, "display")
+    service.edits.delete(image.image_id)

@@ -20,6 +20,7 @@ from localapi.events import build_proxy_event
 from tests.support.builders import start_direct
 from tests.support.functions import invoke, load_function
 from tests.support.images import encoded, exif_with_gps, picture
+from tests.support.layer import wire_handlers
 from tests.support.storm import atomic_aws_requests
 
 SUB = "0b6f4a52-1c1e-4a8e-9d55-6d2a1c3f0a11"
@@ -28,9 +29,9 @@ OTHER_SUB = "7d1e2f30-4b5c-4d6e-8f70-8192a3b4c5d6"
 
 @pytest.fixture
 def handlers(service: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(load_function("UploadFunction"), "SERVICE", service)
+    wire_handlers(monkeypatch, service, "UploadFunction")
     monkeypatch.setattr(load_function("UploadFunction"), "IDEMPOTENCY", None)
-    monkeypatch.setattr(load_function("ListFunction"), "SERVICE", service)
+    wire_handlers(monkeypatch, service, "ListFunction")
     yield
 
 
@@ -155,7 +156,7 @@ def test_the_claim_catches_a_copy_the_index_does_not_show_yet(
 ) -> None:
     """The index is eventually consistent: a copy committed a moment ago may not be in it."""
     first = body(json_upload(picture()))
-    monkeypatch.setattr(service._images, "with_checksum", lambda *a, **k: ([], False))
+    monkeypatch.setattr(service.uploads._images, "with_checksum", lambda *a, **k: ([], False))
     again = json_upload(picture())
     assert again["statusCode"] == 200 and body(again)["image_id"] == first["image_id"]
     assert len(images(aws)) == 1 and len(objects(aws)) == 3
@@ -165,9 +166,9 @@ def test_a_deleted_photo_can_be_uploaded_again_at_once(
     aws: SimpleNamespace, service: Any, handlers: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = body(json_upload(picture()))
-    service.delete(first["image_id"])
+    service.edits.delete(first["image_id"])
     # Its claim is still there (it expires later): the upload must see that it is stale.
-    monkeypatch.setattr(service._images, "with_checksum", lambda *a, **k: ([], False))
+    monkeypatch.setattr(service.uploads._images, "with_checksum", lambda *a, **k: ([], False))
     again = json_upload(picture())
     assert again["statusCode"] == 201 and body(again)["image_id"] != first["image_id"]
     assert len(images(aws)) == 1
@@ -177,7 +178,7 @@ def test_a_direct_upload_records_what_was_received_and_is_found_later(
     aws: SimpleNamespace, service: Any, handlers: None
 ) -> None:
     image_id = start_direct(service, aws, picture(), user=SUB)
-    finalised = service.finalise_upload(f"uploads/{image_id}")
+    finalised = service.uploads.finalise_upload(f"uploads/{image_id}")
     assert finalised is not None and finalised.received_sha256 == hashlib.sha256(picture()).hexdigest()
     again = json_upload(picture())
     assert again["statusCode"] == 200 and body(again)["image_id"] == image_id
@@ -201,6 +202,6 @@ def test_the_sha256_listing_gives_that_users_copies_newest_first(aws: SimpleName
 def test_the_checksum_listing_of_the_service(service: Any) -> None:
     from tests.support.builders import new_image
 
-    image = service.upload(new_image())
-    page = service.list(ListQuery("alice", None, 10, None, sha256=image.received_sha256))
+    image = service.uploads.upload(new_image())
+    page = service.listing.list(ListQuery("alice", None, 10, None, sha256=image.received_sha256))
     assert [item.image_id for item in page.items] == [image.image_id]

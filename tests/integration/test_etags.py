@@ -13,24 +13,25 @@ from image_service.errors import PreconditionFailed, ServiceUnavailable
 from image_service.etags import parse_precondition
 from image_service.models import ImageEdit
 from tests.support.builders import new_image
+from tests.support.faults import fail_call
 from tests.support.functions import invoke
 
 
 def test_the_etag_changes_with_every_edit(service: Any) -> None:
-    image = service.upload(new_image())
-    _, first = service.get_with_etag(image.image_id)
-    _, returned = service.edit_with_etag(image.image_id, ImageEdit(title="one"), caller="alice")
-    _, read = service.get_with_etag(image.image_id)
+    image = service.uploads.upload(new_image())
+    _, first = service.reads.get_with_etag(image.image_id)
+    _, returned = service.edits.edit_with_etag(image.image_id, ImageEdit(title="one"), caller="alice")
+    _, read = service.reads.get_with_etag(image.image_id)
     assert returned == read != first
 
 
 def test_a_stale_if_match_is_412_and_changes_nothing(service: Any, snapshot: Any) -> None:
-    image = service.upload(new_image(tags=("a",)))
-    _, stale = service.get_with_etag(image.image_id)
-    service.edit(image.image_id, ImageEdit(title="someone else's"), caller="alice")
+    image = service.uploads.upload(new_image(tags=("a",)))
+    _, stale = service.reads.get_with_etag(image.image_id)
+    service.edits.edit(image.image_id, ImageEdit(title="someone else's"), caller="alice")
     before = snapshot()
     with pytest.raises(PreconditionFailed) as raised:
-        service.edit_with_etag(
+        service.edits.edit_with_etag(
             image.image_id,
             ImageEdit(title="mine", tags=("b",)),
             caller="alice",
@@ -38,28 +39,28 @@ def test_a_stale_if_match_is_412_and_changes_nothing(service: Any, snapshot: Any
         )
     assert raised.value.status == 412 and raised.value.code == "precondition_failed"
     with pytest.raises(PreconditionFailed):
-        service.delete(image.image_id, caller="alice", if_match=parse_precondition(stale, "If-Match"))
+        service.edits.delete(image.image_id, caller="alice", if_match=parse_precondition(stale, "If-Match"))
     assert snapshot() == before
-    assert service.get(image.image_id).title == "someone else's"
+    assert service.reads.get(image.image_id).title == "someone else's"
 
 
 def test_a_current_or_star_if_match_lets_the_write_through(service: Any, snapshot: Any) -> None:
-    image = service.upload(new_image())
-    _, current = service.get_with_etag(image.image_id)
-    edited, _ = service.edit_with_etag(
+    image = service.uploads.upload(new_image())
+    _, current = service.reads.get_with_etag(image.image_id)
+    edited, _ = service.edits.edit_with_etag(
         image.image_id, ImageEdit(title="ok"), caller="alice", if_match=parse_precondition(current, "If-Match")
     )
     assert edited.title == "ok"
-    service.delete(image.image_id, caller="alice", if_match=parse_precondition("*", "If-Match"))
+    service.edits.delete(image.image_id, caller="alice", if_match=parse_precondition("*", "If-Match"))
     assert snapshot() == {"objects": [], "images": [], "tags": []}
 
 
 def test_an_edit_landing_between_the_check_and_the_write_is_not_overwritten(service: Any) -> None:
     """The race: If-Match is checked against the version read, another edit commits before our
     write; the write (conditional on the version read) fails, and the re-read gives 412."""
-    image = service.upload(new_image())
-    _, current = service.get_with_etag(image.image_id)
-    repository = service._images
+    image = service.uploads.upload(new_image())
+    _, current = service.reads.get_with_etag(image.image_id)
+    repository = service.edits._images
     real_update = repository.update
     raced = []
 
@@ -71,27 +72,25 @@ def test_an_edit_landing_between_the_check_and_the_write_is_not_overwritten(serv
 
     repository.update = update_after_a_rival
     with pytest.raises(PreconditionFailed):
-        service.edit_with_etag(
+        service.edits.edit_with_etag(
             image.image_id, ImageEdit(title="mine"), caller="alice", if_match=parse_precondition(current, "If-Match")
         )
-    assert raced and service.get(image.image_id).title == "rival"
+    assert raced and service.reads.get(image.image_id).title == "rival"
 
 
 def test_a_delete_restored_after_a_failed_object_removal_keeps_its_etag(service: Any, aws: SimpleNamespace) -> None:
     """The metadata put back must not come back at version 1: an ETag from before an edit
     would then match a later state (a lost edit through the back door)."""
-    from tests.support.faults import fail_call
-
-    image = service.upload(new_image())
-    service.edit(image.image_id, ImageEdit(title="edited"), caller="alice")
-    _, current = service.get_with_etag(image.image_id)
+    image = service.uploads.upload(new_image())
+    service.edits.edit(image.image_id, ImageEdit(title="edited"), caller="alice")
+    _, current = service.reads.get_with_etag(image.image_id)
     restore = fail_call(aws.s3, "DeleteObjects")
     try:
         with pytest.raises(ServiceUnavailable):
-            service.delete(image.image_id, caller="alice")
+            service.edits.delete(image.image_id, caller="alice")
     finally:
         restore()
-    assert service.get_with_etag(image.image_id)[1] == current
+    assert service.reads.get_with_etag(image.image_id)[1] == current
 
 
 def _event(method: str, resource: str, image_id: str, headers: dict[str, str], body: Any = None) -> dict[str, Any]:
@@ -107,7 +106,7 @@ def _event(method: str, resource: str, image_id: str, headers: dict[str, str], b
 
 
 def test_handlers_send_etag_answer_304_and_412(aws: SimpleNamespace, service: Any) -> None:
-    image = service.upload(new_image())
+    image = service.uploads.upload(new_image())
     got = invoke("GetFunction", _event("GET", "/images/{image_id}", image.image_id, {}))
     etag = got["headers"]["ETag"]
     assert got["statusCode"] == 200 and "ETag" in got["headers"]["Access-Control-Expose-Headers"]
@@ -126,4 +125,4 @@ def test_handlers_send_etag_answer_304_and_412(aws: SimpleNamespace, service: An
     assert stale["statusCode"] == 412 and json.loads(stale["body"])["code"] == "precondition_failed"
     bad = invoke("DeleteFunction", _event("DELETE", "/images/{image_id}", image.image_id, {"If-Match": "nope"}))
     assert bad["statusCode"] == 400 and json.loads(bad["body"])["code"] == "invalid_precondition"
-    assert service.get(image.image_id).title == "new"
+    assert service.reads.get(image.image_id).title == "new"

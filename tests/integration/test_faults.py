@@ -10,7 +10,7 @@ what a client and an operator would see:
   row without its metadata, no orphan object;
 - that the same request, retried once the fault is gone, succeeds.
 
-The call order the faults target (see ``image_service.service``):
+The call order the faults target (see ``image_service.uploads`` and ``image_service.edits``):
   upload: S3 PutObject (original) -> PutObject (thumbnail) -> DynamoDB TransactWriteItems
           -> (on failure) S3 delete of the objects
   delete: DynamoDB GetItem -> TransactWriteItems (remove) -> S3 delete of the objects
@@ -35,8 +35,9 @@ from botocore.exceptions import EndpointConnectionError
 
 from tests.support.builders import claims_event, start_direct_upload
 from tests.support.faults import fail_call, lose_response
-from tests.support.functions import invoke, load_function
+from tests.support.functions import invoke
 from tests.support.images import picture
+from tests.support.layer import wire_handlers
 from tests.support.storage import assert_storage_consistent, storage_problems
 
 USER = "alice"
@@ -105,9 +106,8 @@ def status_and_code(response: dict[str, Any]) -> tuple[int, str | None]:
 
 @pytest.fixture
 def handlers(service: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Point the handlers' warm ``SERVICE`` at the ``aws`` fixture's clients, where faults go."""
-    for logical_id in ("UploadFunction", "DeleteFunction", "GetFunction", "ListFunction"):
-        monkeypatch.setattr(load_function(logical_id), "SERVICE", service)
+    """Point the handlers' warm use cases at the ``aws`` fixture's clients, where faults go."""
+    wire_handlers(monkeypatch, service)
     yield
 
 

@@ -21,6 +21,7 @@ from localapi.events import build_proxy_event
 from tests.support.faults import fail_call
 from tests.support.functions import invoke, load_function
 from tests.support.images import picture
+from tests.support.layer import wire_handlers
 from tests.support.storm import atomic_aws_requests
 
 SUB = "0b6f4a52-1c1e-4a8e-9d55-6d2a1c3f0a11"
@@ -39,7 +40,7 @@ def table(aws: SimpleNamespace) -> str:
 @pytest.fixture
 def handlers(service: Any, aws: SimpleNamespace, table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     module = load_function("UploadFunction")
-    monkeypatch.setattr(module, "SERVICE", service)
+    wire_handlers(monkeypatch, service, "UploadFunction")
     monkeypatch.setattr(module, "IDEMPOTENCY", IdempotencyStore(aws.dynamodb, table))
     yield
 
@@ -127,14 +128,14 @@ def test_a_repeat_while_the_first_runs_is_409_then_a_replay(
     aws: SimpleNamespace, service: Any, handlers: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     entered, release = threading.Event(), threading.Event()
-    upload = service.upload
+    upload = service.uploads.upload
 
     def slow_upload(new: Any) -> Any:
         entered.set()
         assert release.wait(10)
         return upload(new)
 
-    monkeypatch.setattr(service, "upload", slow_upload)
+    monkeypatch.setattr(service.uploads, "upload", slow_upload)
     results: dict[str, Any] = {}
     first = threading.Thread(target=lambda: results.update(first=invoke("UploadFunction", upload_event("k"))))
     first.start()

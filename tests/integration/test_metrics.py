@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 
+from tests.support.builders import start_direct_upload
 from tests.support.emf import dimensions, emf_lines, values
-from tests.support.functions import invoke, load_function
+from tests.support.functions import invoke
 from tests.support.images import picture
+from tests.support.layer import wire_handlers
 
 TITLE = "Grandma's secret garden 93b1"
 
@@ -47,8 +49,7 @@ def test_handlers_publish_uploads_rejections_and_deletes_without_user_data(
 ) -> None:
     from localapi.events import build_proxy_event
 
-    for logical_id in ("UploadFunction", "DeleteFunction", "ListFunction"):
-        monkeypatch.setattr(load_function(logical_id), "SERVICE", service)
+    wire_handlers(monkeypatch, service, "UploadFunction", "DeleteFunction", "ListFunction")
     capsys.readouterr()
     image = picture()
     body = {
@@ -98,9 +99,7 @@ def test_handlers_publish_uploads_rejections_and_deletes_without_user_data(
 def test_a_finalised_direct_upload_publishes_its_lag_and_a_refused_one_its_code(
     aws: SimpleNamespace, service: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.support.builders import start_direct_upload
-
-    monkeypatch.setattr(load_function("UploadFunction"), "SERVICE", service)
+    wire_handlers(monkeypatch, service, "UploadFunction")
     _, event = start_direct_upload(aws)
     event["Records"][0]["eventTime"] = (datetime.now(UTC) - timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
     _, refused = start_direct_upload(aws)

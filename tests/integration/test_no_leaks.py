@@ -35,6 +35,7 @@ from localapi.events import build_proxy_event
 from tests.support.environment import FUNCTIONS, ROOT
 from tests.support.faults import fail_call, lose_response
 from tests.support.functions import load_function
+from tests.support.layer import wire_handlers
 from tests.support.leaks import internal_names, leaks_in
 
 
@@ -113,8 +114,7 @@ def log_output() -> Iterator[io.StringIO]:
 
 @pytest.fixture
 def handlers(service: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    for logical_id in ("UploadFunction", "DeleteFunction", "GetFunction", "ListFunction"):
-        monkeypatch.setattr(load_function(logical_id), "SERVICE", service)
+    wire_handlers(monkeypatch, service)
 
 
 def call(logical_id: str, event: dict[str, Any], request_ids: set[str]) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -13,17 +12,12 @@ import pytest
 from image_service.config import Settings
 from image_service.secret_store import SecretUnavailable, endpoint_of, with_cursor_secret
 from tests.support.environment import FUNCTIONS, TEST_CURSOR_SECRET
-from tests.support.functions import FakeContext
+from tests.support.functions import FakeContext, fresh_function
 
 
 def _fresh_list_function(name: str) -> ModuleType:
     """Import the list handler as a new container would (not the tests' cached module)."""
-    path = FUNCTIONS["ListFunction"].code_dir / "app.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return fresh_function("ListFunction", name)
 
 
 def _count_calls(operation: str) -> dict[str, int]:

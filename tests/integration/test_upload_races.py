@@ -81,7 +81,7 @@ def stored_keys(aws: SimpleNamespace) -> list[str]:
 
 
 def assert_row_describes_stored_bytes(service: Any, aws: SimpleNamespace, image_id: str) -> None:
-    image = service.get(image_id)
+    image = service.reads.get(image_id)
     body = aws.s3.get_object(Bucket=aws.bucket, Key=image.object_key)["Body"].read()
     assert hashlib.sha256(body).hexdigest() == image.sha256 and len(body) == image.size_bytes
 
@@ -91,13 +91,13 @@ def test_a_strangers_delete_during_finalisation_never_removes_the_new_photos_byt
 ) -> None:
     image_id = start_direct(service, aws, picture())
     # Given the finaliser has written the objects and is about to commit
-    thread, release, result = run_paused(gate, lambda: service.finalise_upload(f"uploads/{image_id}"))
+    thread, release, result = run_paused(gate, lambda: service.uploads.finalise_upload(f"uploads/{image_id}"))
 
     # When another user (and the owner too) deletes the id meanwhile: it is not an image yet
     with pytest.raises(NotFound):
-        service.delete(image_id, caller="mallory")
+        service.edits.delete(image_id, caller="mallory")
     with pytest.raises(NotFound):
-        service.delete(image_id, caller="alice")
+        service.edits.delete(image_id, caller="alice")
     release.set()
     thread.join()
 
@@ -113,10 +113,10 @@ def test_two_deliveries_finalising_at_once_leave_the_winners_bytes_only(
     first, second = picture(size=(32, 24)), picture(size=(48, 20))
     image_id = start_direct(service, aws, first)
     # Given one delivery has written its objects (of the first file) and waits to commit
-    a, release_a, result_a = run_paused(gate, lambda: service.finalise_upload(f"uploads/{image_id}"))
+    a, release_a, result_a = run_paused(gate, lambda: service.uploads.finalise_upload(f"uploads/{image_id}"))
     # And the form was posted again: a second delivery writes its objects (another file) too
     aws.s3.put_object(Bucket=aws.bucket, Key=f"uploads/{image_id}", Body=second)
-    b, release_b, result_b = run_paused(gate, lambda: service.finalise_upload(f"uploads/{image_id}"))
+    b, release_b, result_b = run_paused(gate, lambda: service.uploads.finalise_upload(f"uploads/{image_id}"))
 
     # When the first commits, then the second tries to
     release_a.set()
@@ -127,7 +127,7 @@ def test_two_deliveries_finalising_at_once_leave_the_winners_bytes_only(
     # Then the row is the first's, S3 holds exactly the first's bytes, and nothing else is left
     assert "error" not in result_a and "error" not in result_b
     assert result_a["value"] is not None and result_b["value"] is None
-    assert service.get(image_id).sha256 == hashlib.sha256(first).hexdigest()
+    assert service.reads.get(image_id).sha256 == hashlib.sha256(first).hexdigest()
     assert_row_describes_stored_bytes(service, aws, image_id)
     assert_storage_consistent(aws)
     assert not any(key.startswith("uploads/") for key in stored_keys(aws))
@@ -138,10 +138,10 @@ def test_a_delivery_that_loses_to_a_delete_after_commit_leaves_no_objects(
 ) -> None:
     image_id = start_direct(service, aws, picture())
     # Given a second delivery is paused at its commit, after writing its objects
-    b, release_b, result_b = run_paused(gate, lambda: service.finalise_upload(f"uploads/{image_id}"))
+    b, release_b, result_b = run_paused(gate, lambda: service.uploads.finalise_upload(f"uploads/{image_id}"))
     # When the first delivery finalises, and the owner deletes the photo
-    assert service.finalise_upload(f"uploads/{image_id}") is not None
-    service.delete(image_id, caller="alice")
+    assert service.uploads.finalise_upload(f"uploads/{image_id}") is not None
+    service.edits.delete(image_id, caller="alice")
     release_b.set()
     b.join()
 
@@ -153,13 +153,13 @@ def test_a_delivery_that_loses_to_a_delete_after_commit_leaves_no_objects(
 
 def test_a_form_posted_again_after_finalisation_is_removed_at_once(service: Any, aws: SimpleNamespace) -> None:
     image_id = start_direct(service, aws, picture())
-    image = service.finalise_upload(f"uploads/{image_id}")
+    image = service.uploads.finalise_upload(f"uploads/{image_id}")
     assert image is not None
     # The same form, posted again within its validity: its event must not keep the file
     aws.s3.put_object(Bucket=aws.bucket, Key=f"uploads/{image_id}", Body=picture(size=(10, 10)))
-    assert service.finalise_upload(f"uploads/{image_id}") is None
+    assert service.uploads.finalise_upload(f"uploads/{image_id}") is None
     assert f"uploads/{image_id}" not in stored_keys(aws)
-    assert service.get(image_id) == image
+    assert service.reads.get(image_id) == image
     assert_storage_consistent(aws)
 
 
@@ -170,5 +170,5 @@ def test_a_strangers_delete_of_a_pending_upload_touches_no_object(service: Any, 
     aws.s3.put_object(Bucket=aws.bucket, Key=f"thumbnails/{image_id}.jpg", Body=b"x")
     before = stored_keys(aws)
     with pytest.raises(NotFound):
-        service.delete(image_id, caller="mallory")
+        service.edits.delete(image_id, caller="mallory")
     assert stored_keys(aws) == before

@@ -70,8 +70,35 @@ def start_direct(service: Any, aws: SimpleNamespace, data: bytes, user: str = "a
     """Start a direct upload on the service itself and put ``data`` where the form would; the id."""
     from image_service.models import UploadRequest
 
-    started = service.start_direct_upload(
+    started = service.uploads.start_direct_upload(
         UploadRequest(user_id=user, title="t", description="", tags=("cats",), content_type="image/png")
     )
     aws.s3.put_object(Bucket=aws.bucket, Key=started["upload"]["fields"]["key"], Body=data)
     return str(started["image_id"])
+
+
+def example_image(**changes: Any) -> Any:
+    """An ``Image`` as the tables hold one, every field set (``changes`` replace some)."""
+    from dataclasses import replace
+
+    from image_service.models import Image
+
+    image = Image(
+        image_id="01JDQ8ZB3F2T6X8W4N5R7K9M0Z",
+        user_id="0b6f4a52",
+        user_name="alice",
+        title="Sunset",
+        description="",
+        tags=("sunset", "beach"),
+        content_type="image/png",
+        size_bytes=5120,
+        sha256="a" * 64,
+        width=32,
+        height=24,
+        created_at="2026-11-25T12:00:00.000Z",
+        object_key="images/01JDQ8ZB3F2T6X8W4N5R7K9M0Z",
+        variants=("original", "thumbnail", "display"),
+        location_removed=True,
+        received_sha256="b" * 64,
+    )
+    return replace(image, **changes)

@@ -73,7 +73,7 @@ def seed_example_image(aws: SimpleNamespace) -> None:
     from image_service.blob_store import BlobStore
     from image_service.images_repository import ImagesRepository
     from image_service.models import Image
-    from image_service.service import display_key_for, object_key_for, thumbnail_key_for
+    from image_service.object_keys import display_key_for, object_key_for, thumbnail_key_for
     from image_service.tag_index import TagIndex
 
     data = picture()

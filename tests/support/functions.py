@@ -11,17 +11,21 @@ from tests.support.environment import FUNCTIONS
 _loaded: dict[str, ModuleType] = {}
 
 
+def fresh_function(logical_id: str, name: str) -> ModuleType:
+    """Import a function's handler module as a new container would (not ``load_function``'s cache)."""
+    spec = FUNCTIONS[logical_id]
+    module_name, _ = spec.handler.rsplit(".", 1)
+    module_spec = importlib.util.spec_from_file_location(name, spec.code_dir / f"{module_name}.py")
+    assert module_spec and module_spec.loader
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
 def load_function(logical_id: str) -> ModuleType:
     """Import a function's handler module from its folder, once (a warm container)."""
     if logical_id not in _loaded:
-        spec = FUNCTIONS[logical_id]
-        module_name, _ = spec.handler.rsplit(".", 1)
-        path = spec.code_dir / f"{module_name}.py"
-        module_spec = importlib.util.spec_from_file_location(f"function_{logical_id}", path)
-        assert module_spec and module_spec.loader
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
-        _loaded[logical_id] = module
+        _loaded[logical_id] = fresh_function(logical_id, f"function_{logical_id}")
     return _loaded[logical_id]
 
 

@@ -6,8 +6,8 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-from image_service.images_repository import item_to_image
-from image_service.service import UPLOAD_PREFIX, keys_of
+from image_service.items import item_to_image
+from image_service.object_keys import UPLOAD_PREFIX, keys_of
 
 
 def storage_snapshot(aws: SimpleNamespace) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def _scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:
 
 def _keys_of_row(row: dict[str, Any]) -> list[str]:
     """The object keys an image row says exist (the original, and any stored variants)."""
-    return list(keys_of(item_to_image(row)))
+    return keys_of(item_to_image(row))
 
 
 def storage_problems(

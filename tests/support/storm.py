@@ -94,7 +94,7 @@ class Storm:
         errors = []
         for _ in range(LAMBDA_DELIVERIES):
             try:
-                self.service.finalise_upload(key)
+                self.service.uploads.finalise_upload(key)
                 return
             except Exception as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
@@ -124,7 +124,7 @@ class Storm:
             height=6,
             data=photo(rng),
         )
-        image = self.api("upload", lambda: self.service.upload(new))
+        image = self.api("upload", lambda: self.service.uploads.upload(new))
         self.remember(image and image.image_id)
 
     def direct_upload(self, rng: random.Random) -> None:
@@ -137,7 +137,7 @@ class Storm:
             tags=tuple(rng.sample(TAGS, rng.randint(0, 3))),
             content_type="image/png",
         )
-        started = self.api("start_direct_upload", lambda: self.service.start_direct_upload(request))
+        started = self.api("start_direct_upload", lambda: self.service.uploads.start_direct_upload(request))
         if not started:
             return
         key = started["upload"]["fields"]["key"]
@@ -170,7 +170,7 @@ class Storm:
 
         def call() -> None:
             with contextlib.suppress(NotFound, Forbidden):  # 404 / 403: another user's, or deleted
-                self.service.edit(image_id, change, caller=rng.choice(USERS))
+                self.service.edits.edit(image_id, change, caller=rng.choice(USERS))
 
         self.api("edit", call)
 
@@ -183,7 +183,7 @@ class Storm:
 
         def call() -> None:
             with contextlib.suppress(NotFound, Forbidden):
-                self.service.delete(image_id, caller=rng.choice(USERS))
+                self.service.edits.delete(image_id, caller=rng.choice(USERS))
 
         self.api("delete", call)
 
@@ -225,7 +225,7 @@ def run_storm(service: Any, aws: SimpleNamespace, *, threads: int, operations: i
 
 def storm_problems(storm: Storm) -> list[str]:
     """Every broken invariant after a storm, as readable lines."""
-    from image_service.images_repository import item_to_image
+    from image_service.items import item_to_image
     from image_service.models import ListQuery
 
     aws, service = storm.aws, storm.service
@@ -250,7 +250,7 @@ def storm_problems(storm: Storm) -> list[str]:
         listed: list[str] = []
         token = None
         while True:
-            page = service.list(ListQuery(user_id=user, tag=None, limit=100, next_token=token))
+            page = service.listing.list(ListQuery(user_id=user, tag=None, limit=100, next_token=token))
             listed += [image.image_id for image in page.items]
             token = page.next_token
             if token is None:

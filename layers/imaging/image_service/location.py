@@ -47,7 +47,8 @@ Edit = tuple[int, int, bytes]
 
 
 def _apply(data: bytes, edits: list[Edit]) -> bytes:
-    view, parts, position = memoryview(data), [], 0
+    view, position = memoryview(data), 0
+    parts: list[bytes | memoryview] = []
     for start, end, replacement in edits:
         parts += [view[position:start], replacement]
         position = end

@@ -14,9 +14,10 @@ One module per concern:
 - ``cursors``      signed, opaque pagination cursors; ``secret_store`` reads their key at cold start
 - ``images_repository`` / ``tag_index`` / ``blob_store``  DynamoDB and S3 access (``aws``: clients
   and the translation of AWS errors)
-- ``direct_upload`` / ``object_removal``  the object keys of a finalisation, and deleting objects
-  with S3's own answer deciding what is left
-- ``service``      the use cases: upload, get, download, list, edit, delete
+- ``object_keys`` / ``object_removal``  the bucket's key layout (and why a finalisation writes
+  keys of its own), and deleting objects with S3's own answer deciding what is left
+- ``uploads`` / ``reads`` / ``edits``  the use cases (upload and direct upload; get, download and
+  list; edit and delete), each built from ``Settings`` (``use_case``)
 - ``idempotency`` / ``duplicates`` / ``etags``  Idempotency-Key replays, same-file uploads, ETag
   preconditions
 - ``http``         API Gateway proxy responses and the error shape

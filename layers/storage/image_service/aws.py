@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import boto3
 from botocore.config import Config
@@ -17,6 +17,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .config import Settings
 from .errors import ServiceUnavailable
+
+if TYPE_CHECKING:  # the stubs are a development tool: nothing is imported at run time
+    from types_boto3_dynamodb.client import DynamoDBClient
+    from types_boto3_s3.client import S3Client
 
 # Error codes after which the same request may well succeed later.
 RETRYABLE_ERROR_CODES = frozenset(
@@ -42,8 +46,15 @@ CONNECT_TIMEOUT = 2
 READ_TIMEOUT = 5
 
 
-def make_clients(settings: Settings) -> tuple[Any, Any]:
-    """Return ``(dynamodb, s3)`` low-level clients for ``settings``."""
+class Clients(NamedTuple):
+    """The low-level clients a container shares between its use cases."""
+
+    dynamodb: DynamoDBClient
+    s3: S3Client
+
+
+def make_clients(settings: Settings) -> Clients:
+    """The ``dynamodb`` and ``s3`` low-level clients for ``settings``."""
     common: dict[str, Any] = {
         "retries": {"mode": "standard", "max_attempts": MAX_ATTEMPTS},
         "connect_timeout": CONNECT_TIMEOUT,
@@ -67,7 +78,7 @@ def make_clients(settings: Settings) -> tuple[Any, Any]:
     s3 = boto3.client(
         "s3", region_name=settings.region, endpoint_url=settings.endpoint_url, config=Config(**common, **s3_options)
     )
-    return dynamodb, s3
+    return Clients(dynamodb, s3)
 
 
 # A transaction cancelled only for these reasons may succeed if sent again.

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from .aws import error_code, translate_aws_errors
 from .errors import PayloadTooLarge, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from types_boto3_s3.client import S3Client
 
 # Object keys never change content (a new upload gets a new id), so caches may keep them.
 _CACHE_CONTROL = "private, max-age=31536000, immutable"
@@ -20,7 +23,7 @@ class ObjectMissing(Exception):
 
 
 class BlobStore:
-    def __init__(self, s3_client: Any, bucket_name: str) -> None:
+    def __init__(self, s3_client: S3Client, bucket_name: str) -> None:
         self._s3 = s3_client
         self._bucket = bucket_name
 

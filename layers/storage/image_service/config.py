@@ -45,6 +45,10 @@ class Settings:
     cursor_secret_id: str = ""
     # Idempotency-Key records (only the upload function has the table).
     idempotency_table: str = ""
+    # The API's responses: the origin a browser may read them from (the gallery's, or *).
+    cors_allow_origin: str = "*"
+    # The layer's JSON logger (``log``): a name ``logging`` knows, checked when it is configured.
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -55,8 +59,12 @@ class Settings:
         max_bytes = int(env.get("MAX_IMAGE_BYTES", str(DEFAULT_MAX_IMAGE_BYTES)))
         if not 1 <= max_bytes <= DEFAULT_MAX_IMAGE_BYTES:
             raise ValueError(f"MAX_IMAGE_BYTES must be 1..{DEFAULT_MAX_IMAGE_BYTES}")
+        bucket_name = env.get("S3_BUCKET_NAME", "")
+        if not bucket_name:
+            # Every function reads or writes the bucket: without it, fail the init, not a request.
+            raise ValueError("S3_BUCKET_NAME is not set")
         return cls(
-            bucket_name=env.get("S3_BUCKET_NAME", ""),
+            bucket_name=bucket_name,
             images_table=env.get("IMAGES_TABLE_NAME", "images"),
             image_tags_table=env.get("IMAGE_TAGS_TABLE_NAME", "image_tags"),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
@@ -74,6 +82,8 @@ class Settings:
             # Only the list function signs cursors; the others have no such variable.
             cursor_secret_id=env.get("CURSOR_SECRET_ARN", ""),
             idempotency_table=env.get("IDEMPOTENCY_TABLE_NAME", ""),
+            cors_allow_origin=env.get("CORS_ALLOW_ORIGIN", "*"),
+            log_level=env.get("LOG_LEVEL", "INFO"),
         )
 
 

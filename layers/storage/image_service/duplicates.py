@@ -35,9 +35,14 @@ rejected: the service could not hold the client to it (the bytes come later, may
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .aws import translate_aws_errors
+from .items import from_item, to_item
+
+if TYPE_CHECKING:
+    from types_boto3_dynamodb.client import DynamoDBClient
+    from types_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 CLAIM_SECONDS = 24 * 3600
 
@@ -49,31 +54,26 @@ def claim_key(user_id: str, received_sha256: str) -> str:
 class ChecksumClaims:
     """Claims in the idempotency table (partition key ``key``, TTL ``expires_at``)."""
 
-    def __init__(self, dynamodb: Any, table_name: str) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
         self._dynamodb = dynamodb
         self.table_name = table_name
 
     def put_action(
         self, user_id: str, received_sha256: str, image_id: str, *, now: int, stale_holder: str | None = None
-    ) -> dict[str, Any]:
+    ) -> TransactWriteItemTypeDef:
         """A transaction's ``Put`` of the claim: only if none is live (or the live one is the
         ``stale_holder``, a photo deleted since)."""
         condition = "attribute_not_exists(#key) OR expires_at <= :now"
-        values: dict[str, Any] = {":now": {"N": str(now)}}
         if stale_holder is not None:
             condition += " OR image_id = :stale"
-            values[":stale"] = {"S": stale_holder}
+        claim = {"key": claim_key(user_id, received_sha256), "image_id": image_id, "expires_at": now + CLAIM_SECONDS}
         return {
             "Put": {
                 "TableName": self.table_name,
-                "Item": {
-                    "key": {"S": claim_key(user_id, received_sha256)},
-                    "image_id": {"S": image_id},
-                    "expires_at": {"N": str(now + CLAIM_SECONDS)},
-                },
+                "Item": to_item(claim),
                 "ConditionExpression": condition,
                 "ExpressionAttributeNames": {"#key": "key"},
-                "ExpressionAttributeValues": values,
+                "ExpressionAttributeValues": to_item({":now": now, ":stale": stale_holder}),
             }
         }
 
@@ -82,9 +82,10 @@ class ChecksumClaims:
         with translate_aws_errors("the idempotency table"):
             item = self._dynamodb.get_item(
                 TableName=self.table_name,
-                Key={"key": {"S": claim_key(user_id, received_sha256)}},
+                Key=to_item({"key": claim_key(user_id, received_sha256)}),
                 ConsistentRead=True,
             ).get("Item")
-        if item is None or int(item.get("expires_at", {}).get("N", "0")) <= now:
+        claim = from_item(item) if item is not None else None
+        if claim is None or claim.get("expires_at", 0) <= now:
             return None
-        return str(item["image_id"]["S"])
+        return str(claim["image_id"])

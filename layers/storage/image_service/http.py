@@ -2,7 +2,8 @@
 
 ``api_handler`` is the single place where exceptions become HTTP: a ``ServiceError`` becomes
 its status with ``{"message", "code"}``; anything else becomes a generic 500 whose details go to
-the log only.
+the log only. It is built once per container from ``Settings`` (log level, CORS origin) and keeps
+the container's one piece of state: whether its first request is still to come (``cold_start``).
 """
 
 from __future__ import annotations
@@ -11,28 +12,28 @@ import base64
 import binascii
 import functools
 import json
-import os
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from . import log, metrics
+from .config import Settings
 from .errors import BadRequest, ServiceError
 from .validation import single_query_values
 
 LambdaResponse = dict[str, Any]
 Handler = Callable[[dict[str, Any], Any], LambdaResponse]
 
-logger = log.configure(os.environ.get("LOG_LEVEL", "INFO"))
-_state = {"cold": True}
+logger = logging.getLogger("image_service")
 
 
 def _headers() -> dict[str, str]:
+    # Access-Control-Allow-Origin is the deployment's: api_handler adds it to every response.
     return {
         "Content-Type": "application/json",
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
-        "Access-Control-Allow-Origin": os.environ.get("CORS_ALLOW_ORIGIN", "*"),
         # A browser on another origin may read only the headers named here (the gallery: ETag).
         "Access-Control-Expose-Headers": "ETag",
     }
@@ -88,17 +89,32 @@ def query_parameters(event: dict[str, Any]) -> dict[str, str]:
     return single_query_values(event.get("multiValueQueryStringParameters"), event.get("queryStringParameters"))
 
 
-def api_handler(func: Handler) -> Handler:
-    """Wrap a handler: request-id logging, one access line per request, errors to HTTP."""
+def api_handler(settings: Settings) -> Callable[[Handler], Handler]:
+    """A decorator for the container's handler: request-id logging, one access line per request
+    (``cold_start`` true on the first), errors to HTTP, the CORS origin on every response.
 
-    @functools.wraps(func)
-    def wrapper(event: dict[str, Any], context: Any) -> LambdaResponse:
+    Called once, at cold start: it configures the JSON logs at ``settings.log_level``."""
+    log.configure(settings.log_level)
+
+    def decorate(func: Handler) -> Handler:
+        return functools.wraps(func)(_ApiHandler(func, settings.cors_allow_origin))
+
+    return decorate
+
+
+class _ApiHandler:
+    def __init__(self, func: Handler, cors_allow_origin: str) -> None:
+        self._func = func
+        self._cors_allow_origin = cors_allow_origin
+        self._cold = True  # until the container's first request
+
+    def __call__(self, event: dict[str, Any], context: Any) -> LambdaResponse:
         started = time.perf_counter()
         route = f"{event.get('httpMethod', '?')} {event.get('resource', '?')}"
-        cold, _state["cold"] = _state["cold"], False
+        cold, self._cold = self._cold, False
         with log.request_context(context):
             try:
-                response = func(event, context)
+                response = self._func(event, context)
             except ServiceError as exc:
                 level = 40 if exc.status >= 500 else 20
                 logger.log(level, "request failed", extra={"code": exc.code}, exc_info=exc.status >= 500)
@@ -117,9 +133,8 @@ def api_handler(func: Handler) -> Handler:
                     "cold_start": cold,
                 },
             )
+        response["headers"]["Access-Control-Allow-Origin"] = self._cors_allow_origin
         return response
-
-    return wrapper
 
 
 def with_etag(response: LambdaResponse, etag: str) -> LambdaResponse:

@@ -49,7 +49,8 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -57,6 +58,10 @@ from .aws import error_code, translate_aws_errors
 from .errors import BadRequest, IdempotencyInProgress, IdempotencyKeyReused, ServiceError
 from .http import LambdaResponse, header, json_response, query_parameters, request_body
 from .identity import caller_id
+from .items import Item, from_item, to_item
+
+if TYPE_CHECKING:
+    from types_boto3_dynamodb.client import DynamoDBClient
 
 logger = logging.getLogger("image_service")
 
@@ -68,6 +73,8 @@ RETENTION_SECONDS = 24 * 3600
 DEFAULT_LEASE_SECONDS = 20
 IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
+# A key is free to claim: no record, one past its retention, or one whose invocation died.
+_FREE_KEY = "attribute_not_exists(#key) OR expires_at <= :now OR (#status = :in_progress AND in_progress_until <= :now)"
 
 
 def parse_key(value: str | None) -> str | None:
@@ -103,13 +110,42 @@ def record_key(scope: str, event: dict[str, Any], key: str) -> str:
     return hashlib.sha256("\0".join((scope, route, key)).encode("utf-8")).hexdigest()
 
 
-def replay(record: dict[str, Any]) -> LambdaResponse:
+@dataclass(frozen=True)
+class Record:
+    """A row of the idempotency table: a request in progress, or its completed response."""
+
+    key: str
+    status: str  # IN_PROGRESS or COMPLETED
+    fingerprint: str
+    expires_at: int  # DynamoDB's TTL; readers check it too
+    in_progress_until: int | None = None  # the lease of the invocation that runs it
+    status_code: int | None = None
+    response_body: str | None = None
+    # The entity tag belongs to the answer (a PATCH's ETag): replayed with it.
+    etag: str | None = None
+
+    def live(self, now: int) -> bool:
+        """Not past its retention, and not the lease of an invocation that died."""
+        lease_over = self.status == IN_PROGRESS and (self.in_progress_until or 0) <= now
+        return self.expires_at > now and not lease_over
+
+    def to_item(self) -> Item:
+        return to_item({field.name: getattr(self, field.name) for field in fields(self)})
+
+    @classmethod
+    def from_item(cls, item: Item) -> Record:
+        row = from_item(item)
+        return cls(**{field.name: row[field.name] for field in fields(cls) if field.name in row})
+
+
+def replay(record: Record) -> LambdaResponse:
     """The first response again: same status, body and ETag, marked as a replay."""
-    response = json_response(int(record["status_code"]["N"]), None)
-    response["body"] = record["response_body"]["S"]
+    assert record.status_code is not None and record.response_body is not None
+    response = json_response(record.status_code, None)
+    response["body"] = record.response_body
     response["headers"][REPLAYED_HEADER] = "true"
-    if "etag" in record:
-        response["headers"]["ETag"] = record["etag"]["S"]
+    if record.etag is not None:
+        response["headers"]["ETag"] = record.etag
     response["headers"]["Access-Control-Expose-Headers"] = f"ETag, {REPLAYED_HEADER}"
     return response
 
@@ -117,7 +153,7 @@ def replay(record: dict[str, Any]) -> LambdaResponse:
 class IdempotencyStore:
     """The records in the idempotency table (partition key ``key``, TTL ``expires_at``)."""
 
-    def __init__(self, dynamodb: Any, table_name: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table_name: str, clock: Callable[[], float] = time.time) -> None:
         self._dynamodb = dynamodb
         self.table_name = table_name
         self._clock = clock
@@ -147,9 +183,9 @@ class IdempotencyStore:
             record = self._read(table_key)
             if record is None:
                 continue  # released or expired between the two calls: try to claim it again
-            if record["fingerprint"]["S"] != request_print:
+            if record.fingerprint != request_print:
                 raise IdempotencyKeyReused(f"this {HEADER} was already used for a different request")
-            if record["status"]["S"] == COMPLETED:
+            if record.status == COMPLETED:
                 return replay(record)
             raise IdempotencyInProgress(f"a request with this {HEADER} is still being processed; retry later")
         else:
@@ -175,72 +211,63 @@ class IdempotencyStore:
         return DEFAULT_LEASE_SECONDS
 
     def _claim(self, table_key: str, request_print: str, lease_seconds: int) -> bool:
+        """Write an in-progress record, only if the key is free; False if it is not."""
         now = int(self._clock())
+        claim = Record(
+            table_key, IN_PROGRESS, request_print, now + RETENTION_SECONDS, in_progress_until=now + lease_seconds
+        )
         try:
-            with translate_aws_errors("the idempotency table"):
-                self._dynamodb.put_item(
-                    TableName=self.table_name,
-                    Item={
-                        "key": {"S": table_key},
-                        "status": {"S": IN_PROGRESS},
-                        "fingerprint": {"S": request_print},
-                        "in_progress_until": {"N": str(now + lease_seconds)},
-                        "expires_at": {"N": str(now + RETENTION_SECONDS)},
-                    },
-                    # Free: no record, one past its retention, or one whose invocation died.
-                    ConditionExpression=(
-                        "attribute_not_exists(#key) OR expires_at <= :now"
-                        " OR (#status = :in_progress AND in_progress_until <= :now)"
-                    ),
-                    ExpressionAttributeNames={"#key": "key", "#status": "status"},
-                    ExpressionAttributeValues={":now": {"N": str(now)}, ":in_progress": {"S": IN_PROGRESS}},
-                )
+            self._put(claim, if_free_at=now)
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
 
-    def _read(self, table_key: str) -> dict[str, Any] | None:
+    def _read(self, table_key: str) -> Record | None:
         """The live record of ``table_key`` (an expired one counts as none)."""
         with translate_aws_errors("the idempotency table"):
             item = self._dynamodb.get_item(
-                TableName=self.table_name, Key={"key": {"S": table_key}}, ConsistentRead=True
+                TableName=self.table_name, Key=to_item({"key": table_key}), ConsistentRead=True
             ).get("Item")
-        now = int(self._clock())
-        if item is None or int(item["expires_at"]["N"]) <= now:
-            return None
-        if item["status"]["S"] == IN_PROGRESS and int(item["in_progress_until"]["N"]) <= now:
-            return None
-        return item
+        record = Record.from_item(item) if item is not None else None
+        return record if record is not None and record.live(int(self._clock())) else None
 
     def _complete(self, table_key: str, request_print: str, response: LambdaResponse) -> None:
         now = int(self._clock())
+        completed = Record(
+            table_key,
+            COMPLETED,
+            request_print,
+            now + RETENTION_SECONDS,
+            status_code=response["statusCode"],
+            response_body=response["body"],
+            etag=response["headers"].get("ETag"),
+        )
         try:
-            with translate_aws_errors("the idempotency table"):
-                self._dynamodb.put_item(
-                    TableName=self.table_name,
-                    Item={
-                        "key": {"S": table_key},
-                        "status": {"S": COMPLETED},
-                        "fingerprint": {"S": request_print},
-                        "status_code": {"N": str(response["statusCode"])},
-                        "response_body": {"S": response["body"]},
-                        # The entity tag belongs to the answer (a PATCH's ETag): replayed with it.
-                        **({"etag": {"S": response["headers"]["ETag"]}} if "ETag" in response["headers"] else {}),
-                        "expires_at": {"N": str(now + RETENTION_SECONDS)},
-                    },
-                )
+            self._put(completed)
         except Exception:
             # The write itself succeeded: the client gets its answer. Without the record a retry
             # runs again once the lease ends, which is what happened before this feature.
             logger.error("could not record an idempotent response", exc_info=True)
             self._release(table_key)
 
+    def _put(self, record: Record, *, if_free_at: int | None = None) -> None:
+        """Write ``record`` over the key's; with ``if_free_at``, only if the key is free at that time."""
+        guarded: dict[str, Any] = {}
+        if if_free_at is not None:
+            guarded = {
+                "ConditionExpression": _FREE_KEY,
+                "ExpressionAttributeNames": {"#key": "key", "#status": "status"},
+                "ExpressionAttributeValues": to_item({":now": if_free_at, ":in_progress": IN_PROGRESS}),
+            }
+        with translate_aws_errors("the idempotency table"):
+            self._dynamodb.put_item(TableName=self.table_name, Item=record.to_item(), **guarded)
+
     def _release(self, table_key: str) -> None:
         try:
             with translate_aws_errors("the idempotency table"):
-                self._dynamodb.delete_item(TableName=self.table_name, Key={"key": {"S": table_key}})
+                self._dynamodb.delete_item(TableName=self.table_name, Key=to_item({"key": table_key}))
         except Exception:
             # The lease still ends with the function's timeout: the key is blocked until then only.
             logger.error("could not release an idempotency key", exc_info=True)

@@ -1,4 +1,4 @@
-"""The ``images`` table: image metadata, and the only place rows become ``Image`` objects.
+"""The ``images`` table: image metadata (its rows are mapped to ``Image`` objects in ``items``).
 
 Writes that touch metadata and tag rows go through one ``TransactWriteItems`` call, so a reader
 never sees a tag row whose image is missing, nor an image whose tag rows are incomplete.
@@ -7,108 +7,47 @@ never sees a tag row whose image is missing, nor an image whose tag rows are inc
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
 from .aws import error_code, translate_aws_errors
 from .errors import ServiceUnavailable
+from .items import (
+    PENDING,
+    REJECTED,
+    Condition,
+    Item,
+    checksum_key,
+    condition,
+    from_item,
+    image_to_item,
+    item_to_image,
+    item_to_pending,
+    pending_to_item,
+    rejected_to_item,
+    status_of,
+    to_item,
+    version_of,
+)
 from .models import Image, ImageEdit, UploadRequest
 from .tag_index import TagIndex, query_newest_first
 
+if TYPE_CHECKING:
+    from types_boto3_dynamodb.client import DynamoDBClient
+    from types_boto3_dynamodb.type_defs import (
+        KeysAndAttributesOutputTypeDef,
+        KeysAndAttributesTypeDef,
+        QueryInputTypeDef,
+        TransactWriteItemTypeDef,
+    )
+
 USER_INDEX = "user_id-index"
 CHECKSUM_INDEX = "user_sha256-index"
-PENDING = "pending"
-REJECTED = "rejected"
 _BATCH_GET_MAX_KEYS = 100
 _BATCH_GET_MAX_ROUNDS = 5
-
-
-def image_to_item(image: Image, version: int = 1) -> dict[str, Any]:
-    return {
-        "image_id": {"S": image.image_id},
-        "user_id": {"S": image.user_id},
-        "created_at": {"S": image.created_at},
-        "title": {"S": image.title},
-        "description": {"S": image.description},
-        "tags": {"L": [{"S": tag} for tag in image.tags]},
-        "content_type": {"S": image.content_type},
-        "size_bytes": {"N": str(image.size_bytes)},
-        "sha256": {"S": image.sha256},
-        "width": {"N": str(image.width)},
-        "height": {"N": str(image.height)},
-        "object_key": {"S": image.object_key},
-        "variants": {"L": [{"S": variant} for variant in image.variants]},
-        "location_removed": {"BOOL": image.location_removed},
-        "version": {"N": str(version)},
-        **({"user_name": {"S": image.user_name}} if image.user_name else {}),
-        **(
-            {
-                "received_sha256": {"S": image.received_sha256},
-                "user_sha256": {"S": checksum_key(image.user_id, image.received_sha256)},
-            }
-            if image.received_sha256
-            else {}
-        ),
-    }
-
-
-def checksum_key(user_id: str, received_sha256: str) -> str:
-    """The ``user_sha256-index`` key: one user's copies of one file."""
-    return f"{user_id}#{received_sha256}"
-
-
-def pending_to_item(image_id: str, request: UploadRequest, expires_at: int) -> dict[str, Any]:
-    """A direct upload waiting for its object. No ``created_at``: the sparse ``user_id-index``
-    leaves it out, so it never shows in a listing; ``expires_at`` lets DynamoDB's TTL remove it."""
-    assert request.user_id is not None
-    return {
-        "image_id": {"S": image_id},
-        "status": {"S": PENDING},
-        "user_id": {"S": request.user_id},
-        "title": {"S": request.title},
-        "description": {"S": request.description},
-        "tags": {"L": [{"S": tag} for tag in request.tags]},
-        "content_type": {"S": request.content_type},
-        "keep_location": {"BOOL": request.keep_location},
-        "expires_at": {"N": str(expires_at)},
-        "version": {"N": "1"},
-        **({"user_name": {"S": request.user_name}} if request.user_name else {}),
-    }
-
-
-def item_to_pending(item: dict[str, Any]) -> UploadRequest:
-    return UploadRequest(
-        user_id=item["user_id"]["S"],
-        title=item.get("title", {}).get("S", ""),
-        description=item.get("description", {}).get("S", ""),
-        tags=tuple(tag["S"] for tag in item.get("tags", {}).get("L", [])),
-        content_type=item["content_type"]["S"],
-        keep_location=item.get("keep_location", {}).get("BOOL", False),
-        user_name=item.get("user_name", {}).get("S"),
-    )
-
-
-def item_to_image(item: dict[str, Any]) -> Image:
-    return Image(
-        image_id=item["image_id"]["S"],
-        user_id=item["user_id"]["S"],
-        created_at=item["created_at"]["S"],
-        title=item.get("title", {}).get("S", ""),
-        description=item.get("description", {}).get("S", ""),
-        tags=tuple(tag["S"] for tag in item.get("tags", {}).get("L", [])),
-        content_type=item["content_type"]["S"],
-        size_bytes=int(item["size_bytes"]["N"]),
-        sha256=item["sha256"]["S"],
-        width=int(item.get("width", {}).get("N", "0")),
-        height=int(item.get("height", {}).get("N", "0")),
-        object_key=item["object_key"]["S"],
-        variants=tuple(v["S"] for v in item.get("variants", {}).get("L", [{"S": "original"}])),
-        location_removed=item.get("location_removed", {}).get("BOOL", False),
-        user_name=item.get("user_name", {}).get("S"),
-        received_sha256=item.get("received_sha256", {}).get("S"),
-    )
 
 
 class Rejection(NamedTuple):
@@ -118,16 +57,23 @@ class Rejection(NamedTuple):
     message: str
 
 
-def _write_condition(version: int, owner: str | None) -> dict[str, Any]:
-    """Condition for changing an image: it exists, is at ``version`` and belongs to ``owner``."""
+def _write_condition(
+    version: int, owner: str | None, names: dict[str, str] | None = None, values: dict[str, Any] | None = None
+) -> Condition:
+    """Condition for changing an image: it exists, is at ``version`` and belongs to ``owner``
+    (``names`` and ``values``: more of the write's own, e.g. an update's)."""
     expression = "attribute_exists(image_id) AND #version = :version"
-    names = {"#version": "version"}
-    values: dict[str, Any] = {":version": {"N": str(version)}}
+    names = {**(names or {}), "#version": "version"}
+    values = {**(values or {}), ":version": version}
     if owner is not None:
         expression += " AND #owner = :owner"
         names["#owner"] = "user_id"
-        values[":owner"] = {"S": owner}
-    return {"ConditionExpression": expression, "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
+        values[":owner"] = owner
+    return condition(expression, names, values)
+
+
+# Only a pending row is replaced (finalised, or refused): never an image.
+_IF_PENDING = condition("#status = :pending", {"#status": "status"}, {":pending": PENDING})
 
 
 def _condition_failed(exc: ClientError) -> bool:
@@ -141,18 +87,18 @@ def _condition_failed(exc: ClientError) -> bool:
 
 
 class ImagesRepository:
-    def __init__(self, dynamodb_client: Any, table_name: str, tag_index: TagIndex) -> None:
+    def __init__(self, dynamodb_client: DynamoDBClient, table_name: str, tag_index: TagIndex) -> None:
         self._dynamodb = dynamodb_client
         self.table_name = table_name
         self._tags = tag_index
 
-    def add(self, image: Image, *, version: int = 1, also: tuple[dict[str, Any], ...] = ()) -> bool:
+    def add(self, image: Image, *, version: int = 1, also: tuple[TransactWriteItemTypeDef, ...] = ()) -> bool:
         """Write ``image`` and its tag rows together; fail if the id already exists.
 
         ``also``: more conditional actions of the same transaction (a checksum claim). Returns
         False if a condition failed (the id is new, so that is one of them); True once written.
         """
-        put_image = {
+        put_image: TransactWriteItemTypeDef = {
             "Put": {
                 "TableName": self.table_name,
                 "Item": image_to_item(image, version),
@@ -174,31 +120,26 @@ class ImagesRepository:
     def read(self, image_id: str, *, consistent: bool = False) -> tuple[Image, int] | str | None:
         """The image and its row version; ``PENDING`` for a direct upload not finalised yet (not
         an image); ``None`` when the id has no row at all."""
-        with translate_aws_errors("the image table"):
-            response = self._dynamodb.get_item(
-                TableName=self.table_name, Key={"image_id": {"S": image_id}}, ConsistentRead=consistent
-            )
-        item = response.get("Item")
+        item = self._get_item(image_id, consistent=consistent)
         if item is None:
             return None
-        if "status" in item:
+        if status_of(item) is not None:
             return PENDING
-        return item_to_image(item), int(item.get("version", {}).get("N", "1"))
+        return item_to_image(item), version_of(item)
 
     def get_image_or_rejection(self, image_id: str, *, now: int) -> tuple[Image, int] | Rejection | None:
         """The image and its row version (as ``get``); or why a direct upload with this id was
         refused (until ``now`` passes its ``expires_at``); or ``None``. One read, as ``get``: a
         404 costs no more than before."""
-        with translate_aws_errors("the image table"):
-            item = self._dynamodb.get_item(TableName=self.table_name, Key={"image_id": {"S": image_id}}).get("Item")
+        item = self._get_item(image_id, consistent=False)
         if item is None:
             return None
-        status = item.get("status", {}).get("S")
-        if status is None:
-            return item_to_image(item), int(item.get("version", {}).get("N", "1"))
+        if status_of(item) is None:
+            return item_to_image(item), version_of(item)
+        row = from_item(item)
         # DynamoDB's TTL deletes up to days late: an expired row is already gone for readers.
-        if status == REJECTED and int(item.get("expires_at", {}).get("N", "0")) > now:
-            return Rejection(item["code"]["S"], item["message"]["S"])
+        if row["status"] == REJECTED and row.get("expires_at", 0) > now:
+            return Rejection(row["code"], row["message"])
         return None
 
     def add_pending(self, image_id: str, request: UploadRequest, expires_at: int) -> None:
@@ -210,24 +151,26 @@ class ImagesRepository:
             )
 
     def get_pending(self, image_id: str) -> UploadRequest | None:
-        with translate_aws_errors("the image table"):
-            item = self._dynamodb.get_item(
-                TableName=self.table_name, Key={"image_id": {"S": image_id}}, ConsistentRead=True
-            ).get("Item")
-        if item is None or item.get("status", {}).get("S") != PENDING:
+        item = self._get_item(image_id, consistent=True)
+        if item is None or status_of(item) != PENDING:
             return None
         return item_to_pending(item)
+
+    def _get_item(self, image_id: str, *, consistent: bool) -> Item | None:
+        with translate_aws_errors("the image table"):
+            response = self._dynamodb.get_item(
+                TableName=self.table_name, Key=to_item({"image_id": image_id}), ConsistentRead=consistent
+            )
+        return response.get("Item")
 
     def finalise(self, image: Image) -> bool:
         """Turn a pending row into ``image`` and write its tag rows, together; False if it was
         not pending any more (S3 may deliver an event twice)."""
-        put_image = {
+        put_image: TransactWriteItemTypeDef = {
             "Put": {
                 "TableName": self.table_name,
                 "Item": image_to_item(image),
-                "ConditionExpression": "#status = :pending",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {":pending": {"S": PENDING}},
+                **_IF_PENDING,
             }
         }
         return self._transact([put_image, *self._tags.put_actions(image)])
@@ -239,17 +182,7 @@ class ImagesRepository:
         try:
             with translate_aws_errors("the image table"):
                 self._dynamodb.put_item(
-                    TableName=self.table_name,
-                    Item={
-                        "image_id": {"S": image_id},
-                        "status": {"S": REJECTED},
-                        "code": {"S": code},
-                        "message": {"S": message},
-                        "expires_at": {"N": str(expires_at)},
-                    },
-                    ConditionExpression="#status = :pending",
-                    ExpressionAttributeNames={"#status": "status"},
-                    ExpressionAttributeValues={":pending": {"S": PENDING}},
+                    TableName=self.table_name, Item=rejected_to_item(image_id, code, message, expires_at), **_IF_PENDING
                 )
         except ClientError as exc:
             if not _condition_failed(exc):
@@ -261,9 +194,12 @@ class ImagesRepository:
         Returns False when the condition fails (gone, changed, or someone else's): the caller
         reads again to tell 404, 403 and "try again" apart. The decision itself is atomic.
         """
-        condition = _write_condition(version, owner)
-        delete_image = {
-            "Delete": {"TableName": self.table_name, "Key": {"image_id": {"S": image.image_id}}, **condition}
+        delete_image: TransactWriteItemTypeDef = {
+            "Delete": {
+                "TableName": self.table_name,
+                "Key": to_item({"image_id": image.image_id}),
+                **_write_condition(version, owner),
+            }
         }
         return self._transact([delete_image, *self._tags.delete_actions(image.image_id, image.tags)])
 
@@ -275,24 +211,14 @@ class ImagesRepository:
             description=image.description if edit.description is None else edit.description,
             tags=image.tags if edit.tags is None else edit.tags,
         )
-        condition = _write_condition(version, owner)
-        condition["ExpressionAttributeNames"].update(
-            {"#title": "title", "#description": "description", "#tags": "tags"}
-        )
-        condition["ExpressionAttributeValues"].update(
-            {
-                ":title": {"S": updated.title},
-                ":description": {"S": updated.description},
-                ":tags": {"L": [{"S": tag} for tag in updated.tags]},
-                ":next": {"N": str(version + 1)},
-            }
-        )
-        update_image = {
+        names = {"#title": "title", "#description": "description", "#tags": "tags"}
+        values = {":title": updated.title, ":description": updated.description, ":tags": updated.tags}
+        update_image: TransactWriteItemTypeDef = {
             "Update": {
                 "TableName": self.table_name,
-                "Key": {"image_id": {"S": image.image_id}},
+                "Key": to_item({"image_id": image.image_id}),
                 "UpdateExpression": "SET #title = :title, #description = :description, #tags = :tags, #version = :next",
-                **condition,
+                **_write_condition(version, owner, names, {**values, ":next": version + 1}),
             }
         }
         removed = tuple(tag for tag in image.tags if tag not in updated.tags)
@@ -300,7 +226,7 @@ class ImagesRepository:
         actions = [update_image, *self._tags.delete_actions(image.image_id, removed), *self._tags.put_actions(updated)]
         return updated if self._transact(actions) else None
 
-    def _transact(self, actions: list[dict[str, Any]]) -> bool:
+    def _transact(self, actions: list[TransactWriteItemTypeDef]) -> bool:
         try:
             with translate_aws_errors("the image table"):
                 self._dynamodb.transact_write_items(TransactItems=actions)
@@ -312,20 +238,7 @@ class ImagesRepository:
 
     def newest_for_user(self, user_id: str, *, limit: int, after: dict[str, str] | None) -> tuple[list[Image], bool]:
         """Up to ``limit`` of ``user_id``'s images, newest first, and whether more exist."""
-        start = None
-        if after is not None:
-            start = {
-                "user_id": {"S": user_id},
-                "created_at": {"S": after["created_at"]},
-                "image_id": {"S": after["image_id"]},
-            }
-        params = {
-            "IndexName": USER_INDEX,
-            "KeyConditionExpression": "user_id = :user_id",
-            "ExpressionAttributeValues": {":user_id": {"S": user_id}},
-        }
-        rows = query_newest_first(self._dynamodb, self.table_name, params, limit + 1, start)
-        return [item_to_image(row) for row in rows[:limit]], len(rows) > limit
+        return self._newest(USER_INDEX, "user_id", user_id, limit=limit, after=after)
 
     def with_checksum(
         self, user_id: str, received_sha256: str, *, limit: int, after: dict[str, str] | None = None
@@ -333,33 +246,37 @@ class ImagesRepository:
         """Up to ``limit`` of ``user_id``'s images of that received file, newest first, and
         whether more exist (``user_sha256-index``; eventually consistent, like every GSI)."""
         key = checksum_key(user_id, received_sha256)
+        return self._newest(CHECKSUM_INDEX, "user_sha256", key, limit=limit, after=after)
+
+    def _newest(
+        self, index: str, key_name: str, key: str, *, limit: int, after: dict[str, str] | None
+    ) -> tuple[list[Image], bool]:
+        """Up to ``limit`` images under ``key`` of ``index`` (sort key ``created_at``), newest
+        first, after the position ``after``; and whether more exist."""
         start = None
         if after is not None:
-            start = {
-                "user_sha256": {"S": key},
-                "created_at": {"S": after["created_at"]},
-                "image_id": {"S": after["image_id"]},
-            }
-        params = {
-            "IndexName": CHECKSUM_INDEX,
-            "KeyConditionExpression": "user_sha256 = :key",
-            "ExpressionAttributeValues": {":key": {"S": key}},
+            start = to_item({key_name: key, "created_at": after["created_at"], "image_id": after["image_id"]})
+        query: QueryInputTypeDef = {
+            "TableName": self.table_name,
+            "IndexName": index,
+            "KeyConditionExpression": f"{key_name} = :key",
+            "ExpressionAttributeValues": to_item({":key": key}),
         }
-        rows = query_newest_first(self._dynamodb, self.table_name, params, limit + 1, start)
+        rows = query_newest_first(self._dynamodb, query, limit + 1, start)
         return [item_to_image(row) for row in rows[:limit]], len(rows) > limit
 
-    def from_tag_rows(self, rows: list[dict[str, Any]]) -> list[Image]:
+    def from_tag_rows(self, rows: list[Item]) -> list[Image]:
         """The images of ``rows`` (tag rows), in their order.
 
         A row carries the image's listed fields, so no read is needed. Rows written before they
         did (keys only) are completed with one ``BatchGetItem``; an image deleted meanwhile is
         left out.
         """
-        bare = [row["image_id"]["S"] for row in rows if "object_key" not in row]
+        bare = [from_item(row)["image_id"] for row in rows if "object_key" not in row]
         found = self.get_many(bare) if bare else {}
         images = []
         for row in rows:
-            image = item_to_image(row) if "object_key" in row else found.get(row["image_id"]["S"])
+            image = item_to_image(row) if "object_key" in row else found.get(from_item(row)["image_id"])
             if image is not None:
                 images.append(image)
         return images
@@ -369,7 +286,9 @@ class ImagesRepository:
         found: dict[str, Image] = {}
         for offset in range(0, len(image_ids), _BATCH_GET_MAX_KEYS):
             chunk = image_ids[offset : offset + _BATCH_GET_MAX_KEYS]
-            request = {self.table_name: {"Keys": [{"image_id": {"S": image_id}} for image_id in chunk]}}
+            request: Mapping[str, KeysAndAttributesTypeDef | KeysAndAttributesOutputTypeDef] = {
+                self.table_name: {"Keys": [to_item({"image_id": image_id}) for image_id in chunk]}
+            }
             for round_number in range(_BATCH_GET_MAX_ROUNDS):
                 with translate_aws_errors("the image table"):
                     response = self._dynamodb.batch_get_item(RequestItems=request)

@@ -85,7 +85,8 @@ def _get_secret_string(secret_id: str, settings: Settings) -> Any:
     if credentials is None:
         raise SecretUnavailable(f"cannot read secret {secret_id}: no AWS credentials")
     body = json.dumps({"SecretId": secret_id})
-    http = URLLib3Session(timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
+    # botocore takes (connect, read) as a pair (its clients pass one); the stubs only say int.
+    http = URLLib3Session(timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))  # type: ignore[arg-type]
     reason = ""
     for attempt in range(MAX_ATTEMPTS):  # as the clients retry: throttling, 5xx, no connection
         if attempt:

@@ -14,94 +14,76 @@ transaction as the image, so a listing never shows other fields than a get.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .aws import translate_aws_errors
+from .items import Item, tag_to_item, to_item, user_tag_key
 from .models import Image
+
+if TYPE_CHECKING:
+    from types_boto3_dynamodb.client import DynamoDBClient
+    from types_boto3_dynamodb.type_defs import QueryInputTypeDef, TransactWriteItemTypeDef
 
 USER_TAG_INDEX = "user_tag-index"
 
 
-def user_tag_key(user_id: str, tag: str) -> str:
-    return f"{user_id}#{tag}"
-
-
 class TagIndex:
-    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
+    def __init__(self, dynamodb_client: DynamoDBClient, table_name: str) -> None:
         self._dynamodb = dynamodb_client
         self.table_name = table_name
 
-    def put_actions(self, image: Image) -> list[dict[str, Any]]:
+    def put_actions(self, image: Image) -> list[TransactWriteItemTypeDef]:
         """``TransactWriteItems`` actions that write (add or overwrite) ``image``'s tag rows, each
         with a copy of the image's listed fields."""
-        # The images table's item builder; imported here because that module imports this one.
-        from .images_repository import image_to_item  # noqa: PLC0415
+        return [{"Put": {"TableName": self.table_name, "Item": tag_to_item(image, tag)}} for tag in image.tags]
 
-        listed = image_to_item(image)
-        del listed["version"]  # the images row's; a tag row is rewritten with it, never on its own
-        return [
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": {**listed, "tag": {"S": tag}, "user_tag": {"S": user_tag_key(image.user_id, tag)}},
-                }
-            }
-            for tag in image.tags
-        ]
-
-    def delete_actions(self, image_id: str, tags: tuple[str, ...]) -> list[dict[str, Any]]:
+    def delete_actions(self, image_id: str, tags: tuple[str, ...]) -> list[TransactWriteItemTypeDef]:
         """``TransactWriteItems`` actions that remove the tag rows of ``image_id``."""
         return [
-            {"Delete": {"TableName": self.table_name, "Key": {"tag": {"S": tag}, "image_id": {"S": image_id}}}}
+            {"Delete": {"TableName": self.table_name, "Key": to_item({"tag": tag, "image_id": image_id})}}
             for tag in tags
         ]
 
     def newest_rows(
         self, tag: str, *, user_id: str | None, limit: int, after_image_id: str | None
-    ) -> tuple[list[dict[str, Any]], bool]:
+    ) -> tuple[list[Item], bool]:
         """Up to ``limit`` tag rows of ``tag`` (and owner ``user_id``), newest first.
 
         Returns the rows (each with the image's listed fields) and whether more exist. Reads
         ``limit + 1`` rows so that "more" is known without an extra empty page.
         """
         if user_id is None:
-            params: dict[str, Any] = {
+            request: QueryInputTypeDef = {
+                "TableName": self.table_name,
                 "KeyConditionExpression": "#pk = :pk",
                 "ExpressionAttributeNames": {"#pk": "tag"},
-                "ExpressionAttributeValues": {":pk": {"S": tag}},
+                "ExpressionAttributeValues": to_item({":pk": tag}),
             }
-            start = {"tag": {"S": tag}} if after_image_id else None
+            start = to_item({"tag": tag, "image_id": after_image_id}) if after_image_id else None
         else:
             key = user_tag_key(user_id, tag)
-            params = {
+            request = {
+                "TableName": self.table_name,
                 "IndexName": USER_TAG_INDEX,
                 "KeyConditionExpression": "#pk = :pk",
                 "ExpressionAttributeNames": {"#pk": "user_tag"},
-                "ExpressionAttributeValues": {":pk": {"S": key}},
+                "ExpressionAttributeValues": to_item({":pk": key}),
             }
-            start = {"user_tag": {"S": key}, "tag": {"S": tag}} if after_image_id else None
-        if start is not None and after_image_id is not None:
-            start["image_id"] = {"S": after_image_id}
-        rows = query_newest_first(self._dynamodb, self.table_name, params, limit + 1, start)
+            start = to_item({"user_tag": key, "tag": tag, "image_id": after_image_id}) if after_image_id else None
+        rows = query_newest_first(self._dynamodb, request, limit + 1, start)
         return rows[:limit], len(rows) > limit
 
 
 def query_newest_first(
-    dynamodb: Any,
-    table_name: str,
-    params: dict[str, Any],
-    wanted: int,
-    start_key: dict[str, Any] | None,
-    projection: str | None = None,
-) -> list[dict[str, Any]]:
-    """Run a descending ``Query`` until ``wanted`` rows are read or the partition ends.
+    dynamodb: DynamoDBClient, query: QueryInputTypeDef, wanted: int, start_key: Item | None
+) -> list[Item]:
+    """Run ``query`` in descending order until ``wanted`` rows are read or the partition ends.
 
     DynamoDB may stop a page early (1 MB per response), so one call can need several requests.
     """
-    request: dict[str, Any] = {"TableName": table_name, "ScanIndexForward": False, **params}
-    if projection:
-        request["ProjectionExpression"] = projection
-    rows: list[dict[str, Any]] = []
+    request = query.copy()
+    request["ScanIndexForward"] = False
+    rows: list[Item] = []
     while len(rows) < wanted:
         request["Limit"] = wanted - len(rows)
         if start_key:
