@@ -109,8 +109,8 @@ def test_a_refused_read_fails_the_cold_start_at_once(aws: SimpleNamespace) -> No
 
 
 def test_the_signed_request_goes_to_the_configured_endpoint() -> None:
-    local = Settings.from_env({"AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"})
+    bucket = {"S3_BUCKET_NAME": "photos"}
+    local = Settings.from_env({**bucket, "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"})
     assert endpoint_of(local) == "http://127.0.0.1:4566"
-    assert (
-        endpoint_of(Settings.from_env({"AWS_REGION": "eu-west-1"})) == "https://secretsmanager.eu-west-1.amazonaws.com"
-    )
+    deployed = Settings.from_env({**bucket, "AWS_REGION": "eu-west-1"})
+    assert endpoint_of(deployed) == "https://secretsmanager.eu-west-1.amazonaws.com"
