@@ -353,7 +353,8 @@ def test_the_layers_signed_secret_read_is_held_to_the_functions_role(
         region_name="us-east-1",
     )
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", role_session)  # the session a function's clients use
-    settings = Settings.from_env({"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": app.aws.endpoint_url})
+    environment = app.template.function(function).environment
+    settings = Settings.from_env({**environment, "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": app.aws.endpoint_url})
     if allowed:
         assert read_secret(secret_arn, settings)
     else:
