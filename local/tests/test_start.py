@@ -3,10 +3,12 @@ services built in the background (the order of things, not their timing, is test
 
 from __future__ import annotations
 
+import inspect
 import time
 import urllib.request
 
 import pytest
+from moto.core import utils as moto_utils
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from localapi import iam, moto_process, moto_server
@@ -65,7 +67,35 @@ def test_the_early_moto_is_claimed_once_and_one_that_does_not_fit_is_stopped(mon
     assert other.wait(timeout=10) is not None  # and it was stopped
 
 
-def test_warm_up_builds_the_services_the_local_mode_calls() -> None:
+def test_warm_up_builds_the_services_the_local_mode_calls_and_loads_their_models(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loaded: list[str] = []
+    real = moto_utils.get_service_model
+    monkeypatch.setattr(moto_utils, "get_service_model", lambda name: loaded.append(name) or real(name))
     dispatcher = DomainDispatcherApplication(create_backend_app)
     moto_server.warm_up(dispatcher).join(timeout=60)
     assert set(moto_server.SERVICES) <= set(dispatcher.app_instances)
+    assert loaded == list(moto_server.SERVICES)
+    assert {"dynamodb", "s3", "secretsmanager", "iam", "sts", "sqs"} <= set(moto_server.SERVICES)  # what start calls
+
+
+def test_moto_loads_every_service_model_with_one_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The canary: moto still makes a loader for each model it loads (else the shared one is dead code).
+    assert "create_loader()" in inspect.getsource(moto_utils._load_service_model)
+    monkeypatch.setattr(moto_utils, "create_loader", moto_utils.create_loader)  # restored after
+    assert moto_utils.create_loader() is not moto_utils.create_loader()
+    moto_server.share_model_loader()
+    assert moto_utils.create_loader() is moto_utils.create_loader()
+    assert moto_utils._load_service_model("sts", "service-2")["metadata"]["endpointPrefix"] == "sts"
+
+
+def test_the_backend_of_a_host_is_looked_up_once_with_the_same_answer() -> None:
+    # The canary: moto's dispatcher still asks get_backend_for_host for each request.
+    assert "self.get_backend_for_host(host)" in inspect.getsource(DomainDispatcherApplication.get_application)
+    plain, cached = (DomainDispatcherApplication(create_backend_app) for _ in range(2))
+    moto_server.cache_backend_lookup(cached)
+    for host in ("s3.us-east-1.amazonaws.com", "iam.amazonaws.com", "sts.us-east-1.amazonaws.com", "dynamodb"):
+        assert cached.get_backend_for_host(host) == plain.get_backend_for_host(host) is not None
+        assert cached.get_backend_for_host(host) == plain.get_backend_for_host(host)
+    assert cached.get_backend_for_host.cache_info().hits == 4  # type: ignore[attr-defined]

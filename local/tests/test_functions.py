@@ -1,0 +1,70 @@
+"""Function workers: a worker started in advance (before the AWS emulation has made the function's
+role) does its init only once it has the function's environment, and is the one that serves."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from localapi import app as app_module
+from localapi.app import LocalApp
+from localapi.events import build_proxy_event
+from localapi.functions import FunctionPool
+from localapi.template import Template
+
+FIXTURE_TEMPLATE = Path(__file__).resolve().parent / "fixture" / "template.yaml"
+
+
+def echo_event() -> dict[str, Any]:
+    return build_proxy_event(method="POST", resource="/echo/{name}", path="/echo/x", path_parameters={"name": "x"})
+
+
+def test_a_worker_started_in_advance_gets_its_environment_before_its_init() -> None:
+    # Given a pool whose environment (credentials) is not known yet, and a worker started anyway
+    pool = FunctionPool(Template(FIXTURE_TEMPLATE).function("EchoFunction"))
+    pool.prestart()
+    try:
+        # When the environment arrives, then a call is made
+        pool.configure({"GREETING": "given later", "AWS_ACCESS_KEY_ID": "role-session-key"})
+        result = pool.invoke(echo_event())
+        # Then the handler's module saw the environment at init, and that init was a cold start
+        body = json.loads(result.payload["body"])
+        assert body["at_init"] == {"GREETING": "given later", "key": "role-session-key"}
+        assert result.cold_start and result.init_ms is not None and result.init_ms > 0
+        assert not pool.invoke(echo_event()).cold_start
+    finally:
+        pool.close()
+
+
+def test_a_call_before_the_environment_waits_for_it() -> None:
+    pool = FunctionPool(Template(FIXTURE_TEMPLATE).function("EchoFunction"))
+    results: list[object] = []
+    caller = threading.Thread(target=lambda: results.append(pool.invoke(echo_event())))
+    try:
+        caller.start()
+        caller.join(timeout=0.5)
+        assert caller.is_alive() and not results  # no worker runs without the function's environment
+        pool.configure({"GREETING": "now"})
+        caller.join(timeout=60)
+        assert results and json.loads(results[0].payload["body"])["at_init"]["GREETING"] == "now"  # type: ignore[attr-defined]
+    finally:
+        pool.close()
+
+
+def test_the_first_calls_worker_is_started_with_the_local_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_module, "FIRST_CALL", ("POST", "/echo/{name}"))
+    app = LocalApp(port=0, template_path=FIXTURE_TEMPLATE, stage="test").start()
+    try:
+        echo = app.pools["EchoFunction"]
+        started = [worker.process.pid for worker in echo._idle]
+        assert len(started) == 1  # before any request
+        assert all(not pool._idle for name, pool in app.pools.items() if name != "EchoFunction")  # on demand
+        body = requests.post(app.url + "/echo/x", timeout=60).json()
+        assert body["pid"] == started[0]  # the worker started in advance served the first request
+    finally:
+        app.stop()
