@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .template import REGION, FunctionSpec
+from .worker import SERVER_TIMING
 
 logger = logging.getLogger("localapi")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -46,6 +47,7 @@ class InvokeResult:
     cold_start: bool
     init_ms: float | None
     duration_ms: float
+    timing: dict[str, float] | None = None  # the handler's and its AWS calls' ms (LOCALAPI_SERVER_TIMING)
 
 
 class _Worker:
@@ -68,6 +70,7 @@ class _Worker:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(spec.timeout),
             "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+            **({SERVER_TIMING: "1"} if os.environ.get(SERVER_TIMING) else {}),
         }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "localapi.worker", spec.handler],
@@ -110,7 +113,7 @@ class _Worker:
             raise FunctionError("Runtime.ExitError", "the function's process exited")
         return json.loads(line)
 
-    def invoke(self, event: dict[str, Any], request_id: str, timeout: float) -> tuple[Any, bool]:
+    def invoke(self, event: dict[str, Any], request_id: str, timeout: float) -> tuple[Any, bool, Any]:
         deadline = time.monotonic() + timeout
         cold = self.served == 0
         if self.init_ms is None:
@@ -124,7 +127,7 @@ class _Worker:
         self.served += 1
         if not reply.get("ok"):
             raise FunctionError(reply.get("errorType", "error"), reply.get("errorMessage", ""))
-        return reply["result"], cold
+        return reply["result"], cold, reply.get("timing")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -196,7 +199,7 @@ class FunctionPool:
         worker = self._acquire()
         started = time.perf_counter()
         try:
-            payload, cold = worker.invoke(event, request_id, float(self.spec.timeout))
+            payload, cold, timing = worker.invoke(event, request_id, float(self.spec.timeout))
         except BaseException:
             worker.stop()  # a timed-out or broken worker is never reused
             self._release(None)
@@ -205,7 +208,9 @@ class FunctionPool:
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
         if cold:
             logger.info("cold start: %s init %.0f ms", self.spec.logical_id, worker.init_ms or 0)
-        return InvokeResult(payload=payload, cold_start=cold, init_ms=worker.init_ms, duration_ms=duration_ms)
+        return InvokeResult(
+            payload=payload, cold_start=cold, init_ms=worker.init_ms, duration_ms=duration_ms, timing=timing
+        )
 
     def close(self) -> None:
         with self._lock:

@@ -19,6 +19,32 @@ from typing import Any
 
 from localapi.emf import MetricsPrinter
 
+# When set (the bench sets it), each reply says how long the handler ran and how much of that
+# its AWS calls took; the gateway passes both on in a Server-Timing header.
+SERVER_TIMING = "LOCALAPI_SERVER_TIMING"
+
+
+class AwsCallClock:
+    """Wall time of the AWS calls the handler makes through boto3's default session (the one
+    ``boto3.client`` uses): from botocore's first event of a call to its last."""
+
+    def __init__(self) -> None:
+        self.total_ms = 0.0
+        self.calls = 0
+        self._started = 0.0
+
+    def attach(self, events: Any) -> None:
+        events.register("provide-client-params", self._start)
+        events.register("after-call", self._stop)
+        events.register("after-call-error", self._stop)
+
+    def _start(self, **_: Any) -> None:
+        self._started = time.perf_counter()
+
+    def _stop(self, **_: Any) -> None:
+        self.total_ms += (time.perf_counter() - self._started) * 1000
+        self.calls += 1
+
 
 class LambdaContext:
     def __init__(self, request_id: str, deadline_ms: float) -> None:
@@ -44,10 +70,15 @@ def main() -> int:
     # What every Python function imports, before the function's environment is known: a worker
     # started in advance does it while the AWS emulation starts. It counts in the init time.
     started = time.perf_counter()
-    import boto3  # noqa: F401, PLC0415
+    import boto3  # noqa: PLC0415
 
     preload_ms = (time.perf_counter() - started) * 1000
     os.environ.update(json.loads(sys.stdin.readline() or "{}").get("environment", {}))
+    clock = None
+    if os.environ.get(SERVER_TIMING):
+        clock = AwsCallClock()
+        boto3.setup_default_session()  # its handlers are copied into every client made from it
+        clock.attach(boto3.DEFAULT_SESSION.events)
 
     started = time.perf_counter()
     try:
@@ -66,11 +97,16 @@ def main() -> int:
             reply = {"ok": False, "errorType": type(init_error).__name__, "errorMessage": "init failed"}
         else:
             context = LambdaContext(request["request_id"], request["deadline_ms"])
+            aws_before = clock.total_ms if clock else 0.0
+            started = time.perf_counter()
             try:
                 reply = {"ok": True, "result": handler(request["event"], context)}
             except Exception as exc:
                 traceback.print_exc()
                 reply = {"ok": False, "errorType": type(exc).__name__, "errorMessage": str(exc)[:200]}
+            if clock is not None:
+                handler_ms = (time.perf_counter() - started) * 1000
+                reply["timing"] = {"handler_ms": round(handler_ms, 3), "aws_ms": round(clock.total_ms - aws_before, 3)}
         try:
             replies.write(json.dumps(reply) + "\n")
         except (TypeError, ValueError):
