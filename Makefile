@@ -147,8 +147,10 @@ scan: $(SCAN)/.ready
 # (about 5 minutes on 2 cores). `make test` runs a tiny version (tests/bench).
 .PHONY: bench
 
+# BENCH_ARGS passes options, e.g. "--only local --rounds 2"; `python3 scripts/with_docker.py make bench`
+# also measures `make sam-api` beside `make serve` (a Docker engine is started for the run).
 bench: $(VENV)/.ready build
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 # -- Web gallery (web/, docs/web.md): `make serve` serves it at /; these serve it elsewhere and test it
 WEB_PORT ?= 8080
