@@ -6,6 +6,7 @@
    API's write routes need sign-in; reads are what is measured here).
 3. Each scenario runs for a fixed time per concurrency level, after an unmeasured warm-up that
    starts the function workers (their cold starts are reported from the server's log).
+   The AWS emulation against the other engines installed (``emulation.py``): DynamoDB calls in-process.
 4. Each route's own overhead: its p50 at one client minus the p50 of the AWS calls its handler made
    in the same requests. The server runs with ``LOCALAPI_SERVER_TIMING``: the function's worker
    times the handler and its AWS calls (signed with the function's role, IAM checks included) and
@@ -45,7 +46,7 @@ from image_service.service import created_at_of, object_key_for
 from image_service.tag_index import TagIndex
 from localapi.worker import SERVER_TIMING
 
-from . import first_answer, harness
+from . import emulation, first_answer, harness
 from .reads import write_batch
 
 DURATION_S = 10.0
@@ -348,9 +349,12 @@ def run(
     sam_api: bool = True,
     rounds: int = ROUNDS,
     first_answer_rounds: int = first_answer.ROUNDS,
+    engine_rounds: int = emulation.ROUNDS,
+    engine_calls: int = emulation.CALLS,
 ) -> dict[str, Any]:
     # Fresh starts first, while nothing else of the bench runs: the median is the first-answer figure.
     first = first_answer.run(first_answer_rounds)
+    engines = emulation.run(engine_rounds, engine_calls)
     with tempfile.TemporaryDirectory(prefix="bench-local-") as scratch:
         server = Server(Path(scratch), env={SERVER_TIMING: "1"})
         try:
@@ -385,6 +389,7 @@ def run(
         "serve_to_listening_s": round(url_ready, 2),
         "serve_to_first_200_s": round(first_ok, 2),
         "first_answer": first,
+        "emulation": engines,
         "overhead_target_ms": OVERHEAD_TARGET_MS,
         "overhead": own,
         "sam_api": beside,

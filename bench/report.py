@@ -218,6 +218,8 @@ def local_table(data: dict[str, Any]) -> list[Table]:
     tables = [Table("Local mode (make serve) under load", headers, rows, notes)]
     if "first_answer" in data:
         tables.append(_first_answer_table(data["first_answer"]))
+    if "emulation" in data:
+        tables.append(_emulation_table(data["emulation"]))
     if "overhead" in data:
         tables.append(_overhead_table(data))
     if "sam_api" in data:
@@ -244,6 +246,30 @@ def _first_answer_table(data: dict[str, Any]) -> Table:
         f"every process of the start by then; each start: {', '.join(f'{s:.2f}' for s in data['seconds'])} s",
     ]
     return Table("Local mode: first answer", headers, [row], notes)
+
+
+def _emulation_table(data: dict[str, Any]) -> Table:
+    names = {"local": "moto {} + the local mode's short paths (make serve)", "shipped": "moto {} as shipped"}
+    names["other pin"] = "moto {} as shipped (BENCH_ALT_MOTO_PYTHON)"
+    rows = [
+        [names[name].format(info["moto"]), f"{info['get_item_ms']:.2f} ms", f"{info['query_21_ms']:.2f} ms"]
+        for name, info in data["engines"].items()
+    ]
+    rows[0].append(_verdict(data["meets_target"]))
+    for row in rows[1:]:
+        row.append("")
+    notes = [
+        f"p50 of {data['calls']} calls through moto's WSGI app in a fresh process per engine, median of "
+        f"{data['rounds']} interleaved rounds; target: no slower than any other engine measured on both",
+    ]
+    if not data["other_pin_measured"]:
+        notes.append("another moto pin: not measured (set BENCH_ALT_MOTO_PYTHON to its environment's python)")
+    return Table(
+        "AWS emulation against other engines (DynamoDB)",
+        ["engine", "GetItem", "Query, 21 items", "verdict"],
+        rows,
+        notes,
+    )
 
 
 def _overhead_table(data: dict[str, Any]) -> Table:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import calls, cold_start, cost, first_answer, harness, local_mode, memory, package, reads, report
+from . import calls, cold_start, cost, emulation, first_answer, harness, local_mode, memory, package, reads, report
 
 SECTIONS = ("calls", "reads", "cold", "memory", "package", "local", "cost")
 
@@ -31,6 +31,8 @@ class Config:
     local_sam_api: bool = True  # beside make sam-api when a Docker engine answers (never started here)
     local_rounds: int = local_mode.ROUNDS  # interleaved rounds of the make sam-api comparison
     local_first_rounds: int = first_answer.ROUNDS  # fresh starts of make serve for the first answer
+    local_engine_rounds: int = emulation.ROUNDS  # fresh processes per AWS emulation engine
+    local_engine_calls: int = emulation.CALLS
     cost_repeats: int = 5
     cost_photo_bytes: int = cost.PHOTO_BYTES
     build_dir: Path = field(default=harness.BUILD_DIR)
@@ -53,6 +55,8 @@ QUICK = Config(
     local_sam_api=False,  # `make test` never drives Docker containers
     local_rounds=1,
     local_first_rounds=1,
+    local_engine_rounds=1,
+    local_engine_calls=3,
     cost_repeats=1,
     cost_photo_bytes=200_000,
 )
@@ -79,6 +83,8 @@ def _section(name: str, config: Config, build: Path | None) -> dict[str, Any]:
             sam_api=config.local_sam_api,
             rounds=config.local_rounds,
             first_answer_rounds=config.local_first_rounds,
+            engine_rounds=config.local_engine_rounds,
+            engine_calls=config.local_engine_calls,
         ),
     }
     return runners[name]()

@@ -29,8 +29,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for name in runner.SECTIONS:
         document = json.loads((out / f"{name}.json").read_text())
         assert document["section"] == name and document["machine"]["date"] and document["results"]
-    # one table per section; the local mode's four: under load, first answer, own overhead, against make sam-api
-    assert len(printed) == len(runner.SECTIONS) + 3 and all(table.strip() for table in printed)
+    # one table per section; the local mode's five: under load, first answer, engines, own overhead, make sam-api
+    assert len(printed) == len(runner.SECTIONS) + 4 and all(table.strip() for table in printed)
     return {name: document["results"] for name, document in written.items()}
 
 
@@ -77,6 +77,10 @@ def test_cold_start_memory_package_and_local_mode_are_measured(results: dict[str
     assert 0 < local["serve_to_listening_s"] <= local["serve_to_first_200_s"]
     for runs in local["scenarios"].values():
         assert all(run["requests"] > 0 and run["errors"] == 0 for run in runs), runs
+    engines = local["emulation"]["engines"]
+    assert {"local", "shipped"} <= set(engines) and all(
+        e["get_item_ms"] > 0 < e["query_21_ms"] for e in engines.values()
+    )
     first = local["first_answer"]
     assert first["rounds"] == len(first["seconds"]) and 0 < first["min_s"] <= first["median_s"], first
     assert first["meets_target"] == (first["median_s"] <= first["target_s"])
