@@ -86,7 +86,13 @@ lint: $(VENV)/.ready $(TOOLS)/.ready
 build: $(TOOLS)/.ready
 	$(SAM) build --template template.yaml
 
-serve: $(VENV)/.ready
+# The local mode's own bytecode, written once per change (this Makefile tells Python to write none):
+# its processes (server, AWS emulation, workers) would otherwise compile it at every start.
+LOCALAPI_BYTECODE := local/localapi/__pycache__/.compiled
+$(LOCALAPI_BYTECODE): $(wildcard local/localapi/*.py) | $(VENV)/.ready
+	$(PY) -m compileall -q local/localapi && touch $@
+
+serve: $(VENV)/.ready $(LOCALAPI_BYTECODE)
 	PYTHONPATH=local $(PY) -m localapi serve --port $(PORT)$(if $(ENV_VARS), --env-vars $(ENV_VARS))
 
 # An ID token from a running `AUTH_MODE=cognito make serve`, printed as the last line.
@@ -94,7 +100,7 @@ token: $(VENV)/.ready
 	@test -n "$(USER_NAME)" || { echo "usage: make token USER=alice"; exit 2; }
 	@PYTHONPATH=local $(PY) -m localapi token "$(USER_NAME)" --url http://127.0.0.1:$(PORT)
 
-invoke: $(VENV)/.ready
+invoke: $(VENV)/.ready $(LOCALAPI_BYTECODE)
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=UploadFunction EVENT=events/upload.json"; exit 2; }
 	PYTHONPATH=local $(PY) -m localapi invoke $(FUNCTION) $(EVENT)$(if $(ENV_VARS), --env-vars $(ENV_VARS))
 
