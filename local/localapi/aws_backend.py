@@ -71,17 +71,20 @@ class AwsEmulation:
             if self.iam or service not in ("iam", "sts"):
                 self.client(service)
         self._wait_until_up(timeout)
-        # Independent calls overlap (moto applies them one at a time, but each side prepares its
-        # next call while another waits).
+        # What a function's init needs comes first: its role and the secrets. Independent calls
+        # overlap (moto applies them one at a time, but each side prepares its next call while
+        # another waits).
         secrets = _Background(create_secrets, self.template, self.client("secretsmanager"))
-        tables = _Background(create_tables, self.template, self.client("dynamodb"))
-        buckets = _Background(create_buckets, self.template, self.client("s3"))
-        for task in (secrets, tables, buckets):
-            task.start()
+        secrets.start()
         if self.iam:
             roles: list[RoleSpec] = translation.result()
             self.function_credentials = create_roles(roles, *self.iam_clients(), self.template)
         secrets.result()
+        # The tables and buckets are made while a worker started in advance does its init.
+        tables = _Background(create_tables, self.template, self.client("dynamodb"))
+        buckets = _Background(create_buckets, self.template, self.client("s3"))
+        for task in (tables, buckets):
+            task.start()
         if functions_ready is not None:
             functions_ready()
         tables.result()

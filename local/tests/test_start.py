@@ -12,6 +12,9 @@ from moto.core import utils as moto_utils
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from localapi import iam, moto_process, moto_server
+from localapi.app import ROOT
+from localapi.aws_backend import AwsEmulation, local_secrets
+from localapi.template import Template
 
 
 def test_the_switch_and_the_parent_variable_are_the_same_ones() -> None:
@@ -99,3 +102,26 @@ def test_the_backend_of_a_host_is_looked_up_once_with_the_same_answer() -> None:
         assert cached.get_backend_for_host(host) == plain.get_backend_for_host(host) is not None
         assert cached.get_backend_for_host(host) == plain.get_backend_for_host(host)
     assert cached.get_backend_for_host.cache_info().hits == 4  # type: ignore[attr-defined]
+
+
+def test_the_functions_are_ready_once_their_roles_and_secrets_exist_and_start_returns_with_everything() -> None:
+    template = Template(ROOT / "template.yaml")
+    template.secrets = local_secrets(template, None)
+    emulation = AwsEmulation(template, iam=True)
+    seen: dict[str, set[str]] = {}
+
+    def functions_ready() -> None:  # a worker started in advance does its init from here on
+        secrets = emulation.client("secretsmanager").list_secrets()["SecretList"]
+        seen["secrets"] = {secret["Name"] for secret in secrets}
+        seen["roles"] = set(emulation.function_credentials)
+
+    emulation.start(functions_ready=functions_ready)
+    try:
+        assert seen["secrets"] == {template.secret_name(logical_id) for logical_id in template.secret_ids()}
+        assert seen["roles"] == set(template.function_ids())
+        tables = set(emulation.client("dynamodb").list_tables()["TableNames"])
+        assert tables == {definition["TableName"] for definition in template.table_definitions()}
+        buckets = {bucket["Name"] for bucket in emulation.client("s3").list_buckets()["Buckets"]}
+        assert buckets == set(template.bucket_names())
+    finally:
+        emulation.stop()
