@@ -80,7 +80,13 @@ lint: $(VENV)/.ready $(TOOLS)/.ready
 build: $(TOOLS)/.ready
 	$(SAM) build --template template.yaml
 
-serve: $(VENV)/.ready
+# The local mode's own bytecode, written once per change (this Makefile tells Python to write none):
+# its processes (server, AWS emulation, workers) would otherwise compile it at every start.
+LOCALAPI_BYTECODE := local/localapi/__pycache__/.compiled
+$(LOCALAPI_BYTECODE): $(wildcard local/localapi/*.py) | $(VENV)/.ready
+	$(PY) -m compileall -q local/localapi && touch $@
+
+serve: $(VENV)/.ready $(LOCALAPI_BYTECODE)
 	PYTHONPATH=local $(PY) -m localapi serve --port $(PORT)$(if $(ENV_VARS), --env-vars $(ENV_VARS))
 
 # An ID token from a running `AUTH_MODE=cognito make serve`, printed as the last line.
@@ -88,7 +94,7 @@ token: $(VENV)/.ready
 	@test -n "$(USER_NAME)" || { echo "usage: make token USER=alice"; exit 2; }
 	@PYTHONPATH=local $(PY) -m localapi token "$(USER_NAME)" --url http://127.0.0.1:$(PORT)
 
-invoke: $(VENV)/.ready
+invoke: $(VENV)/.ready $(LOCALAPI_BYTECODE)
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=UploadFunction EVENT=events/upload.json"; exit 2; }
 	PYTHONPATH=local $(PY) -m localapi invoke $(FUNCTION) $(EVENT)$(if $(ENV_VARS), --env-vars $(ENV_VARS))
 
@@ -141,8 +147,10 @@ scan: $(SCAN)/.ready
 # (about 5 minutes on 2 cores). `make test` runs a tiny version (tests/bench).
 .PHONY: bench
 
+# BENCH_ARGS passes options, e.g. "--only local --rounds 2"; `python3 scripts/with_docker.py make bench`
+# also measures `make sam-api` beside `make serve` (a Docker engine is started for the run).
 bench: $(VENV)/.ready build
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 # -- Web gallery (web/, docs/web.md): `make serve` serves it at /; these serve it elsewhere and test it
 WEB_PORT ?= 8080

@@ -138,17 +138,7 @@ def run(*, repeats: int = 5, photo_bytes: int = PHOTO_BYTES) -> dict[str, Any]:
         dynamodb, s3 = harness.admin_clients()
         create_resources(template, dynamodb, s3, harness.admin_client("secretsmanager"))
         scenario = Scenario(template, meter)
-        body = json.dumps(
-            {
-                "user_id": "alice",
-                "title": "Sunset over the bay",
-                "description": "A photo of typical length for a caption, with a few words about it.",
-                "tags": TAGS,
-                "content_type": "image/jpeg",
-                "image_base64": base64.b64encode(photo).decode("ascii"),
-                "allow_duplicate": True,  # the same bytes each round: measure a store, not a duplicate
-            }
-        )
+        body = _upload_body("Sunset over the bay", "image/jpeg", photo)
         response, cost, runs = _median_run(
             scenario, repeats, lambda: scenario.request("POST", "/images", body=body, caller="alice")
         )
@@ -265,15 +255,19 @@ def write_units_by_tags(max_tags: int = 10) -> list[dict[str, Any]]:
 
 
 def _small_upload() -> str:
-    png = harness.small_png()
+    return _upload_body("Another photo", "image/png", harness.small_png())
+
+
+def _upload_body(title: str, content_type: str, image: bytes) -> str:
+    """A ``POST /images`` JSON body with a caption of typical length and the bench's tags."""
     return json.dumps(
         {
             "user_id": "alice",
-            "title": "Another photo",
+            "title": title,
             "description": "A photo of typical length for a caption, with a few words about it.",
             "tags": TAGS,
-            "content_type": "image/png",
-            "image_base64": base64.b64encode(png).decode("ascii"),
+            "content_type": content_type,
+            "image_base64": base64.b64encode(image).decode("ascii"),
             "allow_duplicate": True,  # the same bytes each round: measure a store, not a duplicate
         }
     )

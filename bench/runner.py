@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import calls, cold_start, cost, harness, local_mode, memory, package, reads, report
+from . import calls, cold_start, cost, emulation, first_answer, harness, local_mode, memory, package, reads, report
 
 SECTIONS = ("calls", "reads", "cold", "memory", "package", "local", "cost")
 
@@ -29,6 +29,10 @@ class Config:
     local_concurrency: tuple[int, ...] = local_mode.CONCURRENCY
     local_seed: int = local_mode.SEED_IMAGES
     local_sam_api: bool = True  # beside make sam-api when a Docker engine answers (never started here)
+    local_rounds: int = local_mode.ROUNDS  # interleaved rounds of the make sam-api comparison
+    local_first_rounds: int = first_answer.ROUNDS  # fresh starts of make serve for the first answer
+    local_engine_rounds: int = emulation.ROUNDS  # fresh processes per AWS emulation engine
+    local_engine_calls: int = emulation.CALLS
     cost_repeats: int = 5
     cost_photo_bytes: int = cost.PHOTO_BYTES
     build_dir: Path = field(default=harness.BUILD_DIR)
@@ -49,6 +53,10 @@ QUICK = Config(
     local_concurrency=(1, 2),
     local_seed=5,
     local_sam_api=False,  # `make test` never drives Docker containers
+    local_rounds=1,
+    local_first_rounds=1,
+    local_engine_rounds=1,
+    local_engine_calls=3,
     cost_repeats=1,
     cost_photo_bytes=200_000,
 )
@@ -73,6 +81,10 @@ def _section(name: str, config: Config, build: Path | None) -> dict[str, Any]:
             concurrency=config.local_concurrency,
             seed_images=config.local_seed,
             sam_api=config.local_sam_api,
+            rounds=config.local_rounds,
+            first_answer_rounds=config.local_first_rounds,
+            engine_rounds=config.local_engine_rounds,
+            engine_calls=config.local_engine_calls,
         ),
     }
     return runners[name]()

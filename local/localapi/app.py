@@ -21,6 +21,9 @@ from .web import web_routes
 logger = logging.getLogger("localapi")
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
+# The web gallery's first call, and so the first request most sessions make: its function's
+# worker is started with the local mode rather than by that request (the others start on demand).
+FIRST_CALL = ("GET", "/images")
 
 
 def read_env_vars(path: Path | None) -> dict[str, dict[str, str]]:
@@ -101,21 +104,26 @@ class LocalApp:
     def _start(self) -> LocalApp:
         # The port first: a busy one fails here, before any process is started.
         self._server = make_http_server(None, self._host, self._port)
-        self.aws.start()
+        self.template.parameters["EndpointUrl"] = self.aws.endpoint_url
+        specs = self.template.functions()
+        # The pools wait for their environments (the roles' credentials come with the emulation);
+        # the first call's worker starts now and does its imports while the emulation starts.
+        self.pools = {spec.logical_id: FunctionPool(spec) for spec in specs}
+        for spec in specs:
+            if FIRST_CALL in ((route.method, route.path) for route in spec.routes):
+                self.pools[spec.logical_id].prestart()
+        self.aws.start(functions_ready=self._configure_functions)
         if self.state_dir:
             self.state = StateStore(self.state_dir, self.aws)
             loaded = self.state.load()
             logger.info("loaded %d rows and objects from %s", loaded, self.state_dir)
-        environments = function_environments(
-            self.template, self.aws.endpoint_url, self._overrides, self.aws.function_credentials
-        )
-        specs = self.template.functions()
-        self.pools = {spec.logical_id: FunctionPool(spec, environments[spec.logical_id]) for spec in specs}
         # moto invokes no function: the relay delivers the template's S3 events itself.
         subscriptions = [(trigger, self.pools[spec.logical_id]) for spec in specs for trigger in spec.s3_triggers]
         # One asynchronous invoker, as Lambda has: S3 events and Invoke's "Event" type share it.
         self.async_invoker = AsyncInvoker()
-        self.s3_events = S3EventRelay(self.aws.clients()[1], subscriptions, invoker=self.async_invoker).start()
+        self.s3_events = S3EventRelay(
+            self.aws.client("s3"), subscriptions, invoker=self.async_invoker, sqs_client=self.aws.client("sqs")
+        ).start()
         user_pool = LocalUserPool(issuer=f"{self.url}/_local") if self.auth_mode == "cognito" else None
         self.gateway = Gateway(self.template, self.pools, stage=self._stage, user_pool=user_pool)
         self.gateway.async_invoker = self.async_invoker
@@ -128,6 +136,14 @@ class LocalApp:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
+
+    def _configure_functions(self) -> None:
+        """Each pool's environment, with its role's credentials: a worker started in advance does its init now."""
+        environments = function_environments(
+            self.template, self.aws.endpoint_url, self._overrides, self.aws.function_credentials
+        )
+        for logical_id, pool in self.pools.items():
+            pool.configure(environments[logical_id])
 
     def stop(self, *, save: bool = True) -> None:
         if self._server is not None and not self._server_closed:

@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,15 @@ from botocore.config import Config
 
 from . import moto_process
 from .iam import RoleSpec, create_roles, function_roles, iam_enforced
-from .resources import create_resources
+from .resources import create_buckets, create_secrets, create_tables
 from .template import REGION, Template
 
 logger = logging.getLogger("localapi")
 
 # moto accepts any credentials; these make clear that nothing here is real.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local-secret"}
+# The services the local mode's own start calls (the S3 event relay's queue is in SQS).
+ADMIN_SERVICES = ("dynamodb", "s3", "secretsmanager", "iam", "sts", "sqs")
 
 
 class AwsEmulation:
@@ -43,32 +46,63 @@ class AwsEmulation:
         self.port = port or free_port(host)
         self._process: subprocess.Popen[bytes] | None = None
         self.function_credentials: dict[str, dict[str, str]] = {}
+        # boto3's sessions are not thread-safe: clients are made under a lock, from this one.
+        self._session = boto3.session.Session()
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
 
     @property
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> AwsEmulation:
+    def start(self, timeout: float = 30.0, functions_ready: Callable[[], None] | None = None) -> AwsEmulation:
+        """Start moto, create the template's resources and the functions' roles.
+
+        ``functions_ready`` is called as soon as what a function's init needs exists (its role and
+        the secrets it reads at cold start), while the tables and buckets are still being made:
+        a worker can do its init meanwhile (nothing is served before this returns)."""
         self._process, self._early = self._early or moto_process.spawn(self.host, self.port, self.iam), None
         # SAM's translation of the template runs while moto starts (it costs an import of the translator).
         translation = _Background(function_roles, self.template)
         if self.iam:
             translation.start()
+        # So do the admin clients: loading their service models is most of a client's cost.
+        for service in ADMIN_SERVICES:
+            if self.iam or service not in ("iam", "sts"):
+                self.client(service)
+        self._wait_until_up(timeout)
+        # What a function's init needs comes first: its role and the secrets. Independent calls
+        # overlap (moto applies them one at a time, but each side prepares its next call while
+        # another waits).
+        secrets = _Background(create_secrets, self.template, self.client("secretsmanager"))
+        secrets.start()
+        if self.iam:
+            roles: list[RoleSpec] = translation.result()
+            self.function_credentials = create_roles(roles, *self.iam_clients(), self.template)
+        secrets.result()
+        # The tables and buckets are made while a worker started in advance does its init.
+        tables = _Background(create_tables, self.template, self.client("dynamodb"))
+        buckets = _Background(create_buckets, self.template, self.client("s3"))
+        for task in (tables, buckets):
+            task.start()
+        if functions_ready is not None:
+            functions_ready()
+        tables.result()
+        buckets.result()
+        return self
+
+    def _wait_until_up(self, timeout: float) -> None:
+        assert self._process is not None
         deadline = time.monotonic() + timeout
         while True:
             try:
                 with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/data.json", timeout=1):  # noqa: S310
-                    break
+                    return
             except OSError:
                 if self._process.poll() is not None or time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError(f"the AWS emulation did not start on {self.endpoint_url}") from None
-                time.sleep(0.05)
-        create_resources(self.template, *self.clients(), self.client("secretsmanager"))
-        if self.iam:
-            roles: list[RoleSpec] = translation.result()
-            self.function_credentials = create_roles(roles, *self.iam_clients(), self.template)
-        return self
+                time.sleep(0.02)
 
     def credentials_for(self, logical_id: str) -> dict[str, str]:
         """The credentials a function's worker gets: its role's session, or the developer's (IAM off)."""
@@ -94,15 +128,18 @@ class AwsEmulation:
 
     def client(self, service: str) -> Any:
         """An admin client of the emulation with the developer's credentials: not a function's role,
-        so nothing it does is refused."""
-        return boto3.client(
-            service,
-            region_name=REGION,
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-        )
+        so nothing it does is refused. One per service, shared (boto3's clients are thread-safe)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = self._session.client(
+                    service,
+                    region_name=REGION,
+                    endpoint_url=self.endpoint_url,
+                    aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                    aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                    config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+                )
+            return self._clients[service]
 
 
 class _Background(threading.Thread):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .template import REGION, FunctionSpec
+from .worker import SERVER_TIMING
 
 logger = logging.getLogger("localapi")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -46,10 +47,15 @@ class InvokeResult:
     cold_start: bool
     init_ms: float | None
     duration_ms: float
+    timing: dict[str, float] | None = None  # the handler's and its AWS calls' ms (LOCALAPI_SERVER_TIMING)
 
 
 class _Worker:
-    def __init__(self, spec: FunctionSpec, environment: dict[str, str]) -> None:
+    """One worker process. It starts with Lambda's runtime variables only, imports boto3, and waits
+    for the function's own environment (``configure``): its role's credentials exist only once the
+    AWS emulation is up, and a worker started in advance need not wait for them to do its imports."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
         python_path = [str(spec.code_dir), *(str(layer) for layer in spec.layer_dirs), _PACKAGE_ROOT]
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -64,7 +70,7 @@ class _Worker:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(spec.timeout),
             "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
-            **environment,
+            **({SERVER_TIMING: "1"} if os.environ.get(SERVER_TIMING) else {}),
         }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "localapi.worker", spec.handler],
@@ -76,10 +82,21 @@ class _Worker:
             bufsize=1,
             start_new_session=True,  # Ctrl-C stops the server, which then stops its workers
         )
+        self.configured = False
         self.init_ms: float | None = None
         self.served = 0
         self._replies: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._pump_replies, daemon=True).start()
+
+    def configure(self, environment: dict[str, str]) -> None:
+        """The function's environment (its variables and credentials): the worker imports the handler now."""
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(json.dumps({"environment": environment}) + "\n")
+            self.process.stdin.flush()
+        except OSError:
+            pass  # the process is gone: its first invocation says so
+        self.configured = True
 
     def _pump_replies(self) -> None:
         assert self.process.stdout is not None
@@ -96,10 +113,10 @@ class _Worker:
             raise FunctionError("Runtime.ExitError", "the function's process exited")
         return json.loads(line)
 
-    def invoke(self, event: dict[str, Any], request_id: str, timeout: float) -> tuple[Any, bool]:
+    def invoke(self, event: dict[str, Any], request_id: str, timeout: float) -> tuple[Any, bool, Any]:
         deadline = time.monotonic() + timeout
-        cold = self.init_ms is None
-        if cold:
+        cold = self.served == 0
+        if self.init_ms is None:
             ready = self._read_line(timeout)  # the init phase counts against the timeout here
             self.init_ms = ready["init_ms"]
         assert self.process.stdin is not None
@@ -110,7 +127,7 @@ class _Worker:
         self.served += 1
         if not reply.get("ok"):
             raise FunctionError(reply.get("errorType", "error"), reply.get("errorMessage", ""))
-        return reply["result"], cold
+        return reply["result"], cold, reply.get("timing")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -119,9 +136,13 @@ class _Worker:
 
 
 class FunctionPool:
-    """Warm workers for one function. Thread-safe."""
+    """Warm workers for one function. Thread-safe.
 
-    def __init__(self, spec: FunctionSpec, environment: dict[str, str], max_workers: int = 4) -> None:
+    Without ``environment`` the pool waits for ``configure`` before it invokes anything; a worker
+    can be started before that (``prestart``), as ``sam local start-api --warm-containers EAGER``
+    starts containers: it does its imports while the local mode starts."""
+
+    def __init__(self, spec: FunctionSpec, environment: dict[str, str] | None = None, max_workers: int = 4) -> None:
         self.spec = spec
         self._environment = environment
         self._idle: list[_Worker] = []
@@ -130,15 +151,35 @@ class FunctionPool:
         self._lock = threading.Condition()
         self.invocations = 0  # finished ones, failed included: the STATE_DIR saver watches it
 
+    def configure(self, environment: dict[str, str]) -> None:
+        """The function's environment; workers started in advance get it now."""
+        with self._lock:
+            self._environment = environment
+            for worker in self._idle:
+                if not worker.configured:
+                    worker.configure(environment)
+            self._lock.notify_all()
+
+    def prestart(self) -> None:
+        """One worker started now, idle until the first invocation (configured when the pool is)."""
+        worker = _Worker(self.spec)
+        with self._lock:
+            if self._environment is not None:
+                worker.configure(self._environment)
+            self._idle.append(worker)
+
     def _acquire(self) -> _Worker:
         with self._lock:
-            while not self._idle and self._busy >= self._max:
+            while self._environment is None or (not self._idle and self._busy >= self._max):
                 self._lock.wait()
             self._busy += 1
             if self._idle:
                 return self._idle.pop()
+            environment = self._environment
         try:
-            return _Worker(self.spec, self._environment)
+            worker = _Worker(self.spec)
+            worker.configure(environment)
+            return worker
         except Exception:
             with self._lock:
                 self._busy -= 1
@@ -158,7 +199,7 @@ class FunctionPool:
         worker = self._acquire()
         started = time.perf_counter()
         try:
-            payload, cold = worker.invoke(event, request_id, float(self.spec.timeout))
+            payload, cold, timing = worker.invoke(event, request_id, float(self.spec.timeout))
         except BaseException:
             worker.stop()  # a timed-out or broken worker is never reused
             self._release(None)
@@ -167,7 +208,9 @@ class FunctionPool:
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
         if cold:
             logger.info("cold start: %s init %.0f ms", self.spec.logical_id, worker.init_ms or 0)
-        return InvokeResult(payload=payload, cold_start=cold, init_ms=worker.init_ms, duration_ms=duration_ms)
+        return InvokeResult(
+            payload=payload, cold_start=cold, init_ms=worker.init_ms, duration_ms=duration_ms, timing=timing
+        )
 
     def close(self) -> None:
         with self._lock:

@@ -253,7 +253,10 @@ class Gateway:
         except FunctionError as exc:
             logger.warning("%s failed: %s", route.pool.spec.logical_id, exc)
             return self.internal_error(request_id)
-        return self.proxy_response(result.payload, request_id)
+        status, headers, raw = self.proxy_response(result.payload, request_id)
+        if result.timing:  # LOCALAPI_SERVER_TIMING (the bench): where the time went, as browsers show it
+            headers.append(("Server-Timing", ", ".join(f"{name[:-3]};dur={ms}" for name, ms in result.timing.items())))
+        return status, headers, raw
 
     def proxy_response(self, payload: Any, request_id: str) -> Response:
         """Map a Lambda proxy response to HTTP; a malformed one is a 502, as in API Gateway."""

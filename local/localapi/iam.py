@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -134,31 +135,37 @@ def _managed_policy(arn: str) -> dict[str, Any]:
 
 
 def create_roles(roles: list[RoleSpec], iam: Any, sts: Any, template: Template) -> dict[str, dict[str, str]]:
-    """Create each role in the emulation and assume it as Lambda does: credentials per function."""
-    credentials = {}
-    for role in roles:
-        try:
-            arn = iam.create_role(
-                RoleName=role.role_name, AssumeRolePolicyDocument=json.dumps(_LAMBDA_TRUST), MaxSessionDuration=43200
-            )["Role"]["Arn"]
-        except iam.exceptions.EntityAlreadyExistsException:
-            arn = iam.get_role(RoleName=role.role_name)["Role"]["Arn"]
-        # One inline policy with every statement: evaluated exactly as the separate ones, and one
-        # call per role instead of one per policy (each call costs start-up time).
-        statements = []
-        for document in role.policies.values():
-            listed = document.get("Statement", [])
-            statements += listed if isinstance(listed, list) else [listed]
-        if statements:
-            # moto's validator wants a Version (IAM takes a document without, as SAM writes them).
-            combined = {"Version": "2012-10-17", "Statement": statements}
-            iam.put_role_policy(RoleName=role.role_name, PolicyName="policies", PolicyDocument=json.dumps(combined))
-        session = sts.assume_role(
-            RoleArn=arn, RoleSessionName=template.physical_name(role.function)[:64], DurationSeconds=43200
-        )["Credentials"]
-        credentials[role.function] = {
-            "AWS_ACCESS_KEY_ID": session["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": session["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": session["SessionToken"],
-        }
-    return credentials
+    """Create each role in the emulation and assume it as Lambda does: credentials per function.
+
+    The roles are made side by side (three calls each, independent of the others'): the emulation
+    applies the calls one at a time, but each role's next call is ready when another's is answered."""
+    with ThreadPoolExecutor(max_workers=max(1, len(roles))) as pool:
+        sessions = pool.map(lambda role: _create_role(role, iam, sts, template), roles)
+        return {role.function: session for role, session in zip(roles, sessions, strict=True)}
+
+
+def _create_role(role: RoleSpec, iam: Any, sts: Any, template: Template) -> dict[str, str]:
+    try:
+        arn = iam.create_role(
+            RoleName=role.role_name, AssumeRolePolicyDocument=json.dumps(_LAMBDA_TRUST), MaxSessionDuration=43200
+        )["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        arn = iam.get_role(RoleName=role.role_name)["Role"]["Arn"]
+    # One inline policy with every statement: evaluated exactly as the separate ones, and one
+    # call per role instead of one per policy (each call costs start-up time).
+    statements = []
+    for document in role.policies.values():
+        listed = document.get("Statement", [])
+        statements += listed if isinstance(listed, list) else [listed]
+    if statements:
+        # moto's validator wants a Version (IAM takes a document without, as SAM writes them).
+        combined = {"Version": "2012-10-17", "Statement": statements}
+        iam.put_role_policy(RoleName=role.role_name, PolicyName="policies", PolicyDocument=json.dumps(combined))
+    session = sts.assume_role(
+        RoleArn=arn, RoleSessionName=template.physical_name(role.function)[:64], DurationSeconds=43200
+    )["Credentials"]
+    return {
+        "AWS_ACCESS_KEY_ID": session["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": session["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": session["SessionToken"],
+    }

@@ -216,6 +216,7 @@ class S3EventRelay:
         subscriptions: list[tuple[S3Trigger, Invocable]],
         interval: float = 0.2,
         invoker: AsyncInvoker | None = None,
+        sqs_client: Any = None,
     ) -> None:
         self._s3 = s3_client
         self._subscriptions = subscriptions
@@ -223,7 +224,7 @@ class S3EventRelay:
         self._invoker = invoker
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="s3-events")
-        self._sqs: Any = None
+        self._sqs: Any = sqs_client  # else one is made for the S3 client's endpoint
         self._queue_url = ""
 
     @property
@@ -241,13 +242,14 @@ class S3EventRelay:
 
     def _subscribe(self) -> None:
         """A queue, and each bucket's notification configuration pointing the template's prefixes at it."""
-        self._sqs = boto3.client(
-            "sqs",
-            region_name=REGION,
-            endpoint_url=self._s3.meta.endpoint_url,
-            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )
+        if self._sqs is None:
+            self._sqs = boto3.client(
+                "sqs",
+                region_name=REGION,
+                endpoint_url=self._s3.meta.endpoint_url,
+                aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            )
         self._queue_url = self._sqs.create_queue(QueueName=EVENTS_QUEUE)["QueueUrl"]
         queue_arn = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"

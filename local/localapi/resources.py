@@ -11,12 +11,20 @@ from .template import Template
 def create_resources(template: Template, dynamodb: Any, s3: Any, secretsmanager: Any) -> None:
     """Create every table, bucket and secret the template defines (idempotent)."""
     create_secrets(template, secretsmanager)
+    create_tables(template, dynamodb)
+    create_buckets(template, s3)
+
+
+def create_tables(template: Template, dynamodb: Any) -> None:
     existing = set(dynamodb.list_tables().get("TableNames", []))
     for definition in template.table_definitions():
         if definition["TableName"] not in existing:
             dynamodb.create_table(**definition)
         else:
             add_missing_indexes(dynamodb, definition)
+
+
+def create_buckets(template: Template, s3: Any) -> None:
     buckets = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
     for name in template.bucket_names():
         if name in buckets:

@@ -64,11 +64,13 @@ def test_a_worker_prints_the_functions_metrics_readably(tmp_path: Path) -> None:
         '    print(\'{"level": "INFO"}\')\n'
         "    return {'statusCode': 204}\n"
     )
-    request = json.dumps({"event": {}, "request_id": "r-2", "deadline_ms": 9e15}) + "\n"
+    # The worker's protocol: the function's environment first, then one request per line.
+    environment = json.dumps({"environment": {"STACK_NAME": "s"}}) + "\n"
+    request = environment + json.dumps({"event": {}, "request_id": "r-2", "deadline_ms": 9e15}) + "\n"
     done = subprocess.run(
         [sys.executable, "-m", "localapi.worker", "app.handler"],
         cwd=tmp_path,
-        env={"PYTHONPATH": f"{tmp_path}:{ROOT / 'layers' / 'storage'}:{ROOT / 'local'}", "STACK_NAME": "s"},
+        env={"PYTHONPATH": f"{tmp_path}:{ROOT / 'layers' / 'storage'}:{ROOT / 'local'}"},
         input=request,
         capture_output=True,
         text=True,

@@ -98,3 +98,16 @@ def test_reads_can_be_made_private_in_cognito_mode() -> None:
     assert not reads & project_template().protected_routes()
     assert reads <= project_template(PublicReads="false").protected_routes()
     assert project_template(PublicReads="false", AuthMode="none").protected_routes() == set()
+
+
+def test_libyamls_parser_reads_the_templates_as_the_pure_python_one_does() -> None:
+    import yaml
+
+    from localapi import template as template_module
+
+    class PurePython(yaml.SafeLoader):
+        pass
+
+    PurePython.add_multi_constructor("!", template_module._construct_tag)
+    for path in (ROOT / "template.yaml", Path(__file__).resolve().parent / "fixture" / "template.yaml"):
+        assert Template(path).body == yaml.load(path.read_text(), Loader=PurePython)  # noqa: S506 - safe subclass

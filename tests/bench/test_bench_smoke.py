@@ -29,8 +29,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for name in runner.SECTIONS:
         document = json.loads((out / f"{name}.json").read_text())
         assert document["section"] == name and document["machine"]["date"] and document["results"]
-    # one table per section; the local mode's three: under load, own overhead, against make sam-api
-    assert len(printed) == len(runner.SECTIONS) + 2 and all(table.strip() for table in printed)
+    # one table per section; the local mode's five: under load, first answer, engines, own overhead, make sam-api
+    assert len(printed) == len(runner.SECTIONS) + 4 and all(table.strip() for table in printed)
     return {name: document["results"] for name, document in written.items()}
 
 
@@ -80,11 +80,20 @@ def test_cold_start_memory_package_and_local_mode_are_measured(results: dict[str
     assert 0 < local["serve_to_listening_s"] <= local["serve_to_first_200_s"]
     for runs in local["scenarios"].values():
         assert all(run["requests"] > 0 and run["errors"] == 0 for run in runs), runs
-    # Each route's own overhead is its p50 minus that of the AWS calls it makes, both measured.
+    engines = local["emulation"]["engines"]
+    assert {"local", "shipped"} <= set(engines) and all(
+        e["get_item_ms"] > 0 < e["query_21_ms"] for e in engines.values()
+    )
+    first = local["first_answer"]
+    assert first["rounds"] == len(first["seconds"]) and 0 < first["min_s"] <= first["median_s"], first
+    assert first["meets_target"] == (first["median_s"] <= first["target_s"])
+    # Each route's own overhead is its p50 minus that of the AWS calls it makes, from the same requests.
     assert set(local["overhead"]) == set(local["scenarios"])
     for info in local["overhead"].values():
-        assert info["route_p50_ms"] > 0 and info["emulation_p50_ms"] > 0 and min(info["samples"]) > 0, info
-        assert info["overhead_ms"] == round(info["route_p50_ms"] - info["emulation_p50_ms"], 2), info
+        assert info["samples"] > 0 and 0 < info["aws_calls_p50_ms"] <= info["handler_p50_ms"] < info["route_p50_ms"], (
+            info
+        )
+        assert info["overhead_ms"] == round(info["route_p50_ms"] - info["aws_calls_p50_ms"], 2), info
     sam_api = local["sam_api"]
     assert not sam_api["measured"] and sam_api["reason"].startswith("not measured")  # never in make test
 
