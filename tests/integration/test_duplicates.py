@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -22,6 +21,7 @@ from tests.support.functions import invoke, load_function
 from tests.support.images import encoded, exif_with_gps, picture
 from tests.support.layer import wire_handlers
 from tests.support.storm import atomic_aws_requests
+from tests.support.threads import all_at_once
 
 SUB = "0b6f4a52-1c1e-4a8e-9d55-6d2a1c3f0a11"
 OTHER_SUB = "7d1e2f30-4b5c-4d6e-8f70-8192a3b4c5d6"
@@ -132,19 +132,8 @@ def test_a_photo_whose_location_was_removed_is_found_by_what_was_received(aws: S
 
 
 def test_two_identical_uploads_at_once_end_as_one_photo(aws: SimpleNamespace, handlers: None) -> None:
-    start = threading.Barrier(4)
-    answers: list[dict[str, Any]] = []
-
-    def send() -> None:
-        start.wait(10)
-        answers.append(json_upload(picture()))
-
-    threads = [threading.Thread(target=send) for _ in range(4)]
     with atomic_aws_requests():  # each request atomic, as in AWS (in-process moto has no locks)
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
+        answers = all_at_once([lambda: json_upload(picture())] * 4)
     assert sorted(a["statusCode"] for a in answers) == [200, 200, 200, 201]
     assert len({body(a)["image_id"] for a in answers}) == 1
     assert len(images(aws)) == 1

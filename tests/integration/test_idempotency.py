@@ -23,6 +23,7 @@ from tests.support.functions import invoke, load_function
 from tests.support.images import picture
 from tests.support.layer import wire_handlers
 from tests.support.storm import atomic_aws_requests
+from tests.support.threads import all_at_once
 
 SUB = "0b6f4a52-1c1e-4a8e-9d55-6d2a1c3f0a11"
 OTHER_SUB = "7d1e2f30-4b5c-4d6e-8f70-8192a3b4c5d6"
@@ -150,19 +151,8 @@ def test_a_repeat_while_the_first_runs_is_409_then_a_replay(
 
 
 def test_concurrent_repeats_give_one_201_and_replays_or_409s(aws: SimpleNamespace, handlers: None) -> None:
-    start = threading.Barrier(4)
-    answers: list[dict[str, Any]] = []
-
-    def send() -> None:
-        start.wait(10)
-        answers.append(invoke("UploadFunction", upload_event("burst")))
-
-    threads = [threading.Thread(target=send) for _ in range(4)]
     with atomic_aws_requests():  # each request atomic, as in AWS (in-process moto has no locks)
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
+        answers = all_at_once([lambda: invoke("UploadFunction", upload_event("burst"))] * 4)
     fresh = [a for a in answers if a["statusCode"] == 201 and "Idempotent-Replayed" not in a["headers"]]
     others = [a for a in answers if a not in fresh]
     assert len(answers) == 4 and len(fresh) == 1
