@@ -34,6 +34,9 @@ def test_a_heic_photo_with_gps_shows_as_thumbnail_and_display(open_app: Any, new
         [{"name": "IMG_0042.HEIC", "mimeType": "image/heic", "buffer": photo}]
     )
     expect(page.locator(".queue-item")).to_have_count(1)
+    # Chromium cannot draw HEIC: the queued file's tile names its format rather than staying blank.
+    expect(page.locator(".queue-preview")).to_have_attribute("data-format", "HEIC")
+    screenshot(page, "desktop", "heic-queued")
     page.get_by_test_id("upload-submit").click()
     cards = page.get_by_test_id("photo-card")
     expect(cards).to_have_count(1, timeout=30_000)

@@ -125,9 +125,11 @@ export class Uploader {
     const entry = { file, contentType, node, state: "ready", controller: null };
     const preview = node.querySelector(".queue-preview img");
     entry.previewUrl = URL.createObjectURL(file);
-    // A file the browser cannot draw (damaged, or a format it lacks) keeps the plain tile.
+    // A file the browser cannot draw (damaged, or a format it lacks: most browsers cannot draw
+    // HEIC, which the service turns into JPEG variants) gets a tile naming its format instead.
     preview.addEventListener("error", () => {
       preview.hidden = true;
+      preview.parentElement.dataset.format = contentType.split("/")[1].toUpperCase();
     });
     preview.src = entry.previewUrl;
     node.querySelector(".queue-name").textContent = file.name;
