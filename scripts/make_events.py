@@ -80,12 +80,14 @@ def by_id(
     user: str | None = None,
     body: bytes | None = None,
     extra_headers: dict[str, list[str]] | None = None,
+    query: dict[str, list[str]] | None = None,
 ) -> dict:
     return event(
         method,
         "/images/{image_id}" + suffix,
         f"/images/{image_id}{suffix}",
         path_parameters={"image_id": image_id},
+        query=query,
         headers={**(JSON_HEADERS if body else {"User-Agent": ["curl/8.5.0"]}), **(extra_headers or {})},
         authorizer=claims(user) if user else None,
         body=body,
@@ -182,22 +184,8 @@ EVENTS = {
     # The example image is stored at version 1: its current ETag, and one of a state it is no longer in.
     "get_if_none_match.json": by_id("GET", extra_headers={"If-None-Match": [etag_of(EXAMPLE_IMAGE_ID, 1)]}),
     "download.json": by_id("GET", "/download"),
-    "download_display.json": event(
-        "GET",
-        "/images/{image_id}/download",
-        f"/images/{EXAMPLE_IMAGE_ID}/download",
-        path_parameters={"image_id": EXAMPLE_IMAGE_ID},
-        query={"variant": ["display"]},
-        headers={"User-Agent": ["curl/8.5.0"]},
-    ),
-    "download_thumbnail.json": event(
-        "GET",
-        "/images/{image_id}/download",
-        f"/images/{EXAMPLE_IMAGE_ID}/download",
-        path_parameters={"image_id": EXAMPLE_IMAGE_ID},
-        query={"variant": ["thumbnail"]},
-        headers={"User-Agent": ["curl/8.5.0"]},
-    ),
+    "download_display.json": by_id("GET", "/download", query={"variant": ["display"]}),
+    "download_thumbnail.json": by_id("GET", "/download", query={"variant": ["thumbnail"]}),
     "edit.json": by_id(
         "PATCH", user="alice", body=json.dumps({"title": "Sunset, edited", "tags": ["sunset", "pier"]}).encode()
     ),
