@@ -99,11 +99,13 @@ def test_urls_are_botocores_byte_for_byte(
     else:
         monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     s3 = s3_for(region, endpoint_url)
-    # When a page of keys, then a single key, are signed
+    # When a first page (its first URL is botocore's, the container's first), a second page and a
+    # single key are signed
     urls = DownloadUrls(s3, BUCKET)
-    page, single = urls.urls(KEYS, expires_in=300), urls.urls(KEYS[1:2], expires_in=300)
+    first, page = urls.urls(KEYS, expires_in=300), urls.urls(KEYS, expires_in=300)
+    single = urls.urls(KEYS[1:2], expires_in=300)
     # Then every URL is the one botocore makes for that key
-    assert page == botocore_urls(s3, KEYS, 300)
+    assert first == page == botocore_urls(s3, KEYS, 300)
     assert single == botocore_urls(s3, KEYS[1:2], 300)
     query = parse_qs(urlsplit(page[0]).query)
     assert query.get("X-Amz-Security-Token") == ([token] if token else None)
@@ -147,8 +149,8 @@ def test_a_batch_signs_with_the_clients_credentials_of_that_moment(monkeypatch: 
 
 
 @pytest.mark.usefixtures("clock")
-def test_a_page_costs_one_botocore_presign_per_container(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only the probe goes through ``generate_presigned_url``: the fast path is really taken."""
+def test_only_the_first_url_of_a_container_is_botocores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the container's first URL comes from ``generate_presigned_url``: the fast path is taken."""
     s3 = s3_for("eu-west-1")
     calls = []
     generate = s3.generate_presigned_url
@@ -157,6 +159,23 @@ def test_a_page_costs_one_botocore_presign_per_container(monkeypatch: pytest.Mon
     for _ in range(3):
         urls.urls(KEYS, expires_in=300)
     assert len(calls) == 1
+
+
+@pytest.mark.usefixtures("clock")
+def test_each_url_is_announced_before_signing_as_botocore_does() -> None:
+    """Hooks on the client's ``before-sign`` (the bench counts local signatures there) see every URL."""
+    s3 = s3_for("eu-west-1")
+    urls = DownloadUrls(s3, BUCKET)
+    urls.urls(KEYS[:1], expires_in=300)  # the container's first URL: botocore's own, announced by it
+    seen: list[tuple[str, str, str]] = []
+
+    def record(request: Any, signature_version: str, operation_name: str, **_: Any) -> None:
+        seen.append((urlsplit(request.url).path, signature_version, operation_name))
+
+    s3.meta.events.register("before-sign.s3.GetObject", record)
+    urls.urls(KEYS[:4], expires_in=300)
+    paths = [urlsplit(url).path for url in botocore_urls(s3, KEYS[:4], 300)]
+    assert seen == [(path, "s3v4-query", "GetObject") for path in paths * 2]
 
 
 def test_a_client_that_does_not_sign_with_sigv4_gets_botocores_urls() -> None:
