@@ -76,11 +76,17 @@ def test_error_responses_are_json_with_message_and_code(api: Api) -> None:
 
 
 def test_a_listing_signs_each_thumbnail(api: Api, user: str) -> None:
-    """A gallery draws a page from one request: each item carries its thumbnail's URL."""
-    image_id = api.upload(user)["image_id"]
-    item = api.request("GET", "/images", params={"user_id": user}).json()["items"][0]
-    assert item["image_id"] == image_id and item["thumbnail"]["expires_in"] == 300
-    assert f"/thumbnails/{image_id}.jpg" in item["thumbnail"]["url"]
-    fetched = requests.get(item["thumbnail"]["url"], timeout=10)
-    assert fetched.status_code == 200 and fetched.content[:2] == b"\xff\xd8"  # a JPEG
-    assert "thumbnail" not in api.request("GET", f"/images/{image_id}").json()  # listings only
+    """A gallery draws a page from one request: each item carries its thumbnail's URL.
+
+    A page's URLs are signed together, the first by botocore's signer and the others reusing its
+    query string (image_service.download_urls): every one of them must pass S3's signature check.
+    """
+    image_ids = [api.upload(user)["image_id"] for _ in range(3)]
+    items = api.request("GET", "/images", params={"user_id": user}).json()["items"]
+    assert [item["image_id"] for item in items] == image_ids[::-1]
+    for item in items:
+        assert item["thumbnail"]["expires_in"] == 300
+        assert f"/thumbnails/{item['image_id']}.jpg" in item["thumbnail"]["url"]
+        fetched = requests.get(item["thumbnail"]["url"], timeout=10)
+        assert fetched.status_code == 200 and fetched.content[:2] == b"\xff\xd8"  # a JPEG
+    assert "thumbnail" not in api.request("GET", f"/images/{image_ids[0]}").json()  # listings only

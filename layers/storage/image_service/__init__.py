@@ -13,7 +13,8 @@ One module per concern:
 - ``location``     removing GPS data from photos         } upload function only
 - ``cursors``      signed, opaque pagination cursors; ``secret_store`` reads their key at cold start
 - ``images_repository`` / ``tag_index`` / ``blob_store``  DynamoDB and S3 access (``aws``: clients
-  and the translation of AWS errors)
+  and the translation of AWS errors; ``download_urls``: pre-signed GET URLs, botocore's at a
+  fraction of its cost)
 - ``object_keys`` / ``object_removal``  the bucket's key layout (and why a finalisation writes
   keys of its own), and deleting objects with S3's own answer deciding what is left
 - ``uploads`` / ``reads`` / ``edits``  the use cases (upload and direct upload; get, download and

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from .aws import error_code, translate_aws_errors
+from .download_urls import DownloadUrls
 from .errors import PayloadTooLarge, ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -26,6 +28,7 @@ class BlobStore:
     def __init__(self, s3_client: S3Client, bucket_name: str) -> None:
         self._s3 = s3_client
         self._bucket = bucket_name
+        self._download_urls = DownloadUrls(s3_client, bucket_name)
 
     def put(self, key: str, data: bytes, *, content_type: str, sha256_digest: bytes | None = None) -> None:
         """Store ``data``; S3 verifies the SHA-256 checksum and rejects a corrupted body."""
@@ -96,8 +99,8 @@ class BlobStore:
 
     def presigned_get_url(self, key: str, *, expires_in: int) -> str:
         """A time-limited GET URL. Signing is local: no request is sent to S3."""
-        return str(
-            self._s3.generate_presigned_url(
-                "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
-            )
-        )
+        return self.presigned_get_urls([key], expires_in=expires_in)[0]
+
+    def presigned_get_urls(self, keys: Sequence[str], *, expires_in: int) -> list[str]:
+        """Time-limited GET URLs of ``keys``, in order, signed at one instant (download_urls says how)."""
+        return self._download_urls.urls(keys, expires_in=expires_in)

@@ -75,11 +75,11 @@ class Listing(UseCase):
         items, more, position = self._page(query, after)
         next_token = self._cursors.encode(scope, position) if more and position else None
         ttl = self._settings.download_url_ttl_seconds
-        thumbnails = {
-            image.image_id: self._blobs.presigned_get_url(thumbnail_key_of(image.object_key), expires_in=ttl)
-            for image in items
-            if "thumbnail" in image.variants
-        }
+        with_thumbnail = [image for image in items if "thumbnail" in image.variants]
+        urls = self._blobs.presigned_get_urls(
+            [thumbnail_key_of(image.object_key) for image in with_thumbnail], expires_in=ttl
+        )
+        thumbnails = {image.image_id: url for image, url in zip(with_thumbnail, urls, strict=True)}
         return ImagePage(items=items, next_token=next_token, thumbnail_urls=thumbnails, urls_expire_in=ttl)
 
     def _page(self, query: ListQuery, after: dict[str, str] | None) -> _Page:
