@@ -13,7 +13,8 @@ each written generically:
   "to_json")`` of every string, a failed attribute lookup each.
 
 Each is replaced by a function that computes the same thing over the same objects, in the server
-process only (``install``). Nothing is cached, so a write is seen by the next read as before. Each
+process only (``install``). Nothing outlives a request (a Query remembers the sizes it computed
+until it returns), so a write is seen by the next read as before. Each
 function covers the shapes moto builds (``DynamoType`` trees of exact types) and hands anything
 else to moto's own code, so a value it does not expect gets moto's answer or moto's error.
 ``local/tests/test_fast_dynamodb_items.py`` compares both on every attribute type, checks the 1 MB
@@ -24,11 +25,15 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from moto.dynamodb import responses
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.dynamodb.models.table import Table
 
 _SETS = frozenset(("SS", "NS", "BS"))
 _ITS_OWN_CAST = frozenset(("S", "B", "BOOL"))  # kinds whose cast_value is their value
@@ -43,6 +48,7 @@ ORIGINAL_DYNAMO_TYPE_DEEPCOPY = DynamoType.__deepcopy__
 ORIGINAL_ITEM_DEEPCOPY = Item.__deepcopy__
 ORIGINAL_DYNAMO_TO_DICT = responses.dynamo_to_dict
 ORIGINAL_CAST_VALUE = DynamoType.__dict__["cast_value"]
+ORIGINAL_QUERY = Table.query
 
 
 class _Fallback(Exception):
@@ -91,13 +97,39 @@ def dynamo_type_size(self: DynamoType) -> int:
 
 
 def item_size(self: Item) -> int:
+    sizes: dict[int, tuple[Item, int]] | None = getattr(_page, "sizes", None)
+    if sizes is not None:
+        known = sizes.get(id(self))
+        if known is not None and known[0] is self:
+            return known[1]
     try:
         total = 0
         for key, value in self.attrs.items():
             total += _bytesize(key) + _tree_size(value)
-        return total
     except _Fallback:
-        return ORIGINAL_ITEM_SIZE(self)
+        total = ORIGINAL_ITEM_SIZE(self)
+    if sizes is not None:
+        sizes[id(self)] = (self, total)  # the item is held, so its id is not reused meanwhile
+    return total
+
+
+# Sizes of the stored items a Query is reading, for that Query only: it asks each item's size twice
+# (for the 1 MB cut, then to add it up) and changes no item meanwhile. Per thread: requests that
+# run in parallel in-process have their own.
+_page = threading.local()
+
+
+def _one_read(read: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(read)
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        outer = getattr(_page, "sizes", None)
+        _page.sizes = {}
+        try:
+            return read(*args, **kwargs)
+        finally:
+            _page.sizes = outer
+
+    return reading
 
 
 def cast_value(self: DynamoType) -> Any:
@@ -197,6 +229,7 @@ def untracked_item(cls: type[Item], *args: Any, **kwargs: Any) -> Item:
 REPLACEMENTS: tuple[tuple[Any, str, Any], ...] = (
     (Item, "__new__", staticmethod(untracked_item)),
     (Item, "size", item_size),
+    (Table, "query", _one_read(ORIGINAL_QUERY)),
     (Item, "__deepcopy__", item_deepcopy),
     (DynamoType, "size", dynamo_type_size),
     (DynamoType, "cast_value", property(cast_value)),
