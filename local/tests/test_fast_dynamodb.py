@@ -7,6 +7,7 @@ moto upgrade cannot silently change our answers or silently lose the speed-up.
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -154,6 +155,9 @@ def test_attribute_value_shape_is_the_one_the_short_path_knows() -> None:
     assert set(shape.members) == fast_dynamodb.MEMBERS
     assert model.protocol == "json"
     assert callable(getattr(serialize.JSONSerializer, "_serialize_type_structure", None))
+    # The item (a map of AttributeValues) short path replaces this walk, one attribute at a time.
+    walk = inspect.getsource(serialize.JSONSerializer._serialize_type_map)
+    assert "self._serialize(map_obj, sub_value, shape.value, sub_key)" in walk
 
 
 def test_unknown_values_go_to_moto() -> None:
@@ -163,8 +167,6 @@ def test_unknown_values_go_to_moto() -> None:
 
 
 def test_module_list_is_cached_with_the_same_modules(monkeypatch: pytest.MonkeyPatch) -> None:
-    import inspect
-
     from moto import backends
     from moto.moto_server import werkzeug_app
 
