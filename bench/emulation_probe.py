@@ -112,11 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=60)
     args = parser.parse_args(argv)
     if args.engine == "local":
-        from localapi import fast_dynamodb, moto_server  # noqa: PLC0415 - only this engine has them
+        from localapi import moto_server  # noqa: PLC0415 - only this engine has them
 
-        fast_dynamodb.install()
-        moto_server.cache_module_list()
-        moto_server.share_model_loader()
+        moto_server.install_short_paths()
     print(json.dumps({"moto": version("moto"), **measure(args.calls)}))
     return 0
 

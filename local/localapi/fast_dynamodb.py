@@ -102,6 +102,25 @@ class FastDynamoDBSerializer(serialize.JSONSerializer):
                 pass
         super()._serialize_type_structure(serialized, value, shape, key)
 
+    def _serialize_type_map(self, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        """An item (name -> AttributeValue) in one go: moto's own map walk would dispatch each
+        attribute to the method above, by name, with its bookkeeping (~10% of a 21-item Query)."""
+        if shape.value.name == "AttributeValue" and isinstance(value, dict):
+            try:
+                entries = {name: attribute_value(member) if name else _no_name() for name, member in value.items()}
+            except _Fallback:
+                pass
+            else:
+                map_obj = self.MAP_TYPE()
+                map_obj.update(entries)
+                self._default_serialize(serialized, map_obj, shape, key)
+                return
+        super()._serialize_type_map(serialized, value, shape, key)
+
+
+def _no_name() -> Any:
+    raise _Fallback  # moto serialises a member without a name differently: its own walk does it
+
 
 def install() -> None:
     """Use the short path for DynamoDB's JSON protocol in this process (the emulation's own)."""

@@ -7,6 +7,7 @@ moto upgrade cannot silently change our answers or silently lose the speed-up.
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -14,18 +15,11 @@ from typing import Any
 import pytest
 from botocore.session import get_session
 from moto.core import serialize
-from moto.dynamodb.models import dynamodb_backends
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.test import Client
 
 from localapi import fast_dynamodb
+from tests.support.moto_wire import call, moto_client, reset_dynamodb
 
-HEADERS = {
-    "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20240101/us-east-1/dynamodb/aws4_request, "
-    "SignedHeaders=host, Signature=0",
-    "Content-Type": "application/x-amz-json-1.0",
-    "Host": "dynamodb.us-east-1.amazonaws.com",
-}
 RICH_ITEM: dict[str, Any] = {
     "pk": {"S": "photo#1"},
     "user": {"S": "zoë 📷"},
@@ -46,23 +40,10 @@ RICH_ITEM: dict[str, Any] = {
 }
 
 
-def reset_dynamodb() -> None:
-    for backends in dynamodb_backends.values():
-        for backend in backends.values():
-            backend.reset()
-
-
 @pytest.fixture()
 def client() -> Iterator[Client]:
-    yield Client(DomainDispatcherApplication(create_backend_app))
+    yield moto_client()
     reset_dynamodb()
-
-
-def call(client: Client, operation: str, body: dict[str, Any]) -> tuple[int, bytes]:
-    response = client.post(
-        "/", data=json.dumps(body), headers={**HEADERS, "X-Amz-Target": f"DynamoDB_20120810.{operation}"}
-    )
-    return response.status_code, response.get_data()
 
 
 def answers(client: Client) -> list[tuple[int, bytes]]:
@@ -174,6 +155,9 @@ def test_attribute_value_shape_is_the_one_the_short_path_knows() -> None:
     assert set(shape.members) == fast_dynamodb.MEMBERS
     assert model.protocol == "json"
     assert callable(getattr(serialize.JSONSerializer, "_serialize_type_structure", None))
+    # The item (a map of AttributeValues) short path replaces this walk, one attribute at a time.
+    walk = inspect.getsource(serialize.JSONSerializer._serialize_type_map)
+    assert "self._serialize(map_obj, sub_value, shape.value, sub_key)" in walk
 
 
 def test_unknown_values_go_to_moto() -> None:
@@ -183,8 +167,6 @@ def test_unknown_values_go_to_moto() -> None:
 
 
 def test_module_list_is_cached_with_the_same_modules(monkeypatch: pytest.MonkeyPatch) -> None:
-    import inspect
-
     from moto import backends
     from moto.moto_server import werkzeug_app
 
