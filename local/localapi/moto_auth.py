@@ -76,8 +76,17 @@ class Principal:
         self.arn: str = key.arn
         self.credentials: Credentials = key.create_credentials()
         self._policies = [_without_conditional_allows(IAMPolicy(policy)) for policy in key.collect_policies()]
+        # Decisions by (action, resource). The policies are fixed for this object's life: a call to
+        # IAM or STS replaces every Principal (``_principals``), so a changed policy is re-read.
+        self._decisions: dict[tuple[str, str], bool] = {}
 
     def allows(self, action: str, resource: str) -> bool:
+        decision = self._decisions.get((action, resource))
+        if decision is None:
+            decision = self._decisions[(action, resource)] = self._evaluate(action, resource)
+        return decision
+
+    def _evaluate(self, action: str, resource: str) -> bool:
         permitted = False
         for policy in self._policies:
             result = policy.is_action_permitted(action, resource)

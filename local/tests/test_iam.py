@@ -62,6 +62,34 @@ def test_moto_internals_behave_as_the_adapter_expects() -> None:
     assert ACTION_MAP["BUCKET"]["GET"]["DEFAULT"] == "ListBucket"
 
 
+class _RoleSession:
+    """What ``moto_auth.Principal`` reads of moto's access key: an ARN, credentials, policies."""
+
+    def __init__(self, *policies: dict[str, object]) -> None:
+        self.arn = "arn:aws:sts::123456789012:assumed-role/r/s"
+        self.policies = [json.dumps(policy) for policy in policies]
+
+    def create_credentials(self) -> object:
+        return object()
+
+    def collect_policies(self) -> list[str]:
+        return self.policies
+
+
+def test_a_principals_decisions_are_remembered_and_a_new_principal_reads_changed_policies() -> None:
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/t"
+    allow = {"Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": table}]}
+    deny_put = {"Statement": [{"Effect": "Deny", "Action": "dynamodb:PutItem", "Resource": "*"}]}
+    principal = moto_auth.Principal(_RoleSession(allow, deny_put))
+    asked = [("dynamodb:GetItem", table), ("dynamodb:PutItem", table), ("dynamodb:GetItem", f"{table}/index/i")]
+    first = [principal.allows(action, resource) for action, resource in asked]
+    assert first == [True, False, False]
+    assert [principal.allows(action, resource) for action, resource in asked] == first  # remembered, same
+    # A call to IAM empties the principals (IamEnforcer._signed_request): the next one reads the new policy.
+    changed = moto_auth.Principal(_RoleSession(allow))
+    assert changed.allows("dynamodb:PutItem", table) is True
+
+
 # -- what a request does in IAM's terms ----------------------------------------------------------
 
 
