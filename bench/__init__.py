@@ -11,7 +11,9 @@ Sections (each writes ``bench/results/<section>.json``):
 - ``cost``     dollars for a million of each operation and for storing a million photos a month
 
 ``python -m bench.scaling`` (not a section): per-key load at high upload rates and sharded tag
-pages, simulated (docs/scaling.md).
+pages, simulated (docs/scaling.md). ``python -m bench.parse_probe`` (not a section): the CPU a
+function's worker spends parsing a 21-item Query answer, botocore's parser against the local mode's
+short path (``localapi.fast_dynamodb_parser``).
 """
 
 import sys
