@@ -95,3 +95,12 @@ def test_a_head_answer_keeps_the_objects_length_and_sends_no_body(server: tuple[
     status, body, response = call(connection, "HEAD", "/object")
     assert (status, body, response.getheader("Content-Length")) == (200, b"", "1234")
     assert call(connection, "POST", "/after", b"y")[:2] == (200, b"got:y")
+
+
+def test_a_large_answer_arrives_whole_after_its_head(server: tuple[str, int]) -> None:
+    connection = http.client.HTTPConnection(*server, timeout=5)
+    large = bytes(range(256)) * 1024  # 256 KiB: head and body leave in two writes
+    status, body, response = call(connection, "POST", "/large", large)
+    assert (status, body) == (200, b"got:" + large)
+    assert response.getheader("Content-Length") == str(len(large) + 4)
+    assert call(connection, "POST", "/after", b"z")[:2] == (200, b"got:z")
