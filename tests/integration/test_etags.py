@@ -13,7 +13,7 @@ from image_service.errors import PreconditionFailed, ServiceUnavailable
 from image_service.etags import parse_precondition
 from image_service.models import ImageEdit
 from tests.support.builders import new_image
-from tests.support.faults import fail_call
+from tests.support.faults import before_call, fail_call
 from tests.support.functions import invoke
 
 
@@ -60,17 +60,14 @@ def test_an_edit_landing_between_the_check_and_the_write_is_not_overwritten(serv
     write; the write (conditional on the version read) fails, and the re-read gives 412."""
     image = service.uploads.upload(new_image())
     _, current = service.reads.get_with_etag(image.image_id)
-    repository = service.edits._images
-    real_update = repository.update
     raced = []
 
-    def update_after_a_rival(img: Any, version: int, edit: ImageEdit, *, owner: str | None) -> Any:
-        if not raced:
+    def a_rival_edit_commits_first(_: dict[str, Any]) -> None:
+        if not raced:  # the rival's own write comes through here too
             raced.append(True)
-            assert real_update(img, version, ImageEdit(title="rival"), owner=owner) is not None
-        return real_update(img, version, edit, owner=owner)
+            service.edits.edit(image.image_id, ImageEdit(title="rival"), caller="alice")
 
-    repository.update = update_after_a_rival
+    before_call(service.clients.dynamodb, "TransactWriteItems", a_rival_edit_commits_first)
     with pytest.raises(PreconditionFailed):
         service.edits.edit_with_etag(
             image.image_id, ImageEdit(title="mine"), caller="alice", if_match=parse_precondition(current, "If-Match")

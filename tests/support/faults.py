@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -57,3 +58,36 @@ def lose_response(client: Any, operation: str) -> Callable[[], None]:
     event_name = f"after-call.{service}.{operation}"
     client.meta.events.register(event_name, lost, unique_id=f"lost-{operation}")
     return lambda: client.meta.events.unregister(event_name, unique_id=f"lost-{operation}")
+
+
+def before_call(client: Any, operation: str, action: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+    """Run ``action(api_params)`` just before each ``operation`` request of ``client`` is sent
+    (another writer landing between a read and a write, say), then send the request as it was.
+    The same botocore hook as ``fail_call``; ``api_params`` are the operation's parameters."""
+    service = client.meta.service_model.service_id.hyphenize()
+
+    def run(params: dict[str, Any], **_: Any) -> None:
+        # Returns nothing: no short circuit, the request is sent. The body: the JSON protocols'.
+        action(json.loads(params["body"] or b"{}"))
+
+    event_name = f"before-call.{service}.{operation}"
+    client.meta.events.register(event_name, run, unique_id=f"before-{operation}")
+    return lambda: client.meta.events.unregister(event_name, unique_id=f"before-{operation}")
+
+
+def answer_call(
+    client: Any, operation: str, response: dict[str, Any], *, when: Callable[[dict[str, Any]], bool]
+) -> Callable[[], None]:
+    """Answer ``operation`` with ``response`` instead of sending it, for the calls whose parameters
+    satisfy ``when`` (e.g. a Query of one index: what an eventually consistent index shows before
+    it catches up); the others go through."""
+    service = client.meta.service_model.service_id.hyphenize()
+
+    def short_circuit(params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]] | None:
+        if not when(json.loads(params["body"] or b"{}")):
+            return None
+        return SimpleNamespace(status_code=200), {**response, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+    event_name = f"before-call.{service}.{operation}"
+    client.meta.events.register(event_name, short_circuit, unique_id=f"answer-{operation}")
+    return lambda: client.meta.events.unregister(event_name, unique_id=f"answer-{operation}")
