@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import random
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,17 +134,8 @@ def child_environment(extra: dict[str, str]) -> dict[str, str]:
 
 
 def run_child(paths: list[Path], job: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-I", "-B", "-c", _CHILD, json.dumps([str(p) for p in paths]), json.dumps(job)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"cold start child {job} failed: {done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    arguments = ["-c", _CHILD, json.dumps([str(p) for p in paths]), json.dumps(job)]
+    return harness.run_isolated(arguments, env, timeout=120, what=f"cold start child {job}")
 
 
 Variant = tuple[list[Path], dict[str, Any], dict[str, str]]

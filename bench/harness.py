@@ -20,6 +20,7 @@ import platform
 import random
 import statistics
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,18 @@ CURSOR_SECRET = "bench-cursor-secret-0123456789abcdef"  # noqa: S105 - signs the
 # units (two per item inside a transaction).
 READ_UNIT_BYTES = 4096
 WRITE_UNIT_BYTES = 1024
+
+
+def run_isolated(arguments: list[str], env: dict[str, str], *, timeout: float, what: str) -> dict[str, Any]:
+    """``python -I -B ARGUMENTS`` in a fresh interpreter (no site, user paths or bytecode writes:
+    what a measured child must not inherit), whose last line of output is its JSON result."""
+    done = subprocess.run(
+        [sys.executable, "-I", "-B", *arguments], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def load_template() -> Template:

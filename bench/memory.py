@@ -29,10 +29,7 @@ at the limits parsing does.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -86,17 +83,7 @@ def expected_peak_bytes(style: str, image_bytes: int, width: int, height: int) -
 def _probe(mode: str, case: Case, image: Path, paths: list[Path], env: dict[str, str]) -> dict[str, Any]:
     code, *layers = paths
     arguments = [mode, case.style, str(image), case.content_type, str(code), os.pathsep.join(map(str, layers))]
-    done = subprocess.run(
-        [sys.executable, "-I", "-B", str(PROBE), *arguments],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"memory probe ({mode}, {case}) failed: {done.stderr[-2000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = harness.run_isolated([str(PROBE), *arguments], env, timeout=300, what=f"memory probe ({mode}, {case})")
     if not result["ok"]:
         raise RuntimeError(f"the measured upload did not succeed: {result}")
     return result
