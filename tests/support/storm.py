@@ -63,6 +63,17 @@ def photo(rng: random.Random) -> bytes:
     return buffer.getvalue()
 
 
+def metadata(rng: random.Random, title: str) -> dict[str, Any]:
+    """What an upload (either way) says of its photo: a random owner and up to three tags."""
+    return {
+        "user_id": rng.choice(USERS),
+        "title": title,
+        "description": "",
+        "tags": tuple(rng.sample(TAGS, rng.randint(0, 3))),
+        "content_type": "image/png",
+    }
+
+
 @dataclass
 class Storm:
     service: Any
@@ -114,29 +125,14 @@ class Storm:
     def json_upload(self, rng: random.Random) -> None:
         from image_service.models import NewImage
 
-        new = NewImage(
-            user_id=rng.choice(USERS),
-            title="storm",
-            description="",
-            tags=tuple(rng.sample(TAGS, rng.randint(0, 3))),
-            content_type="image/png",
-            width=8,
-            height=6,
-            data=photo(rng),
-        )
+        new = NewImage(**metadata(rng, "storm"), width=8, height=6, data=photo(rng))
         image = self.api("upload", lambda: self.service.uploads.upload(new))
         self.remember(image and image.image_id)
 
     def direct_upload(self, rng: random.Random) -> None:
         from image_service.models import UploadRequest
 
-        request = UploadRequest(
-            user_id=rng.choice(USERS),
-            title="direct",
-            description="",
-            tags=tuple(rng.sample(TAGS, rng.randint(0, 3))),
-            content_type="image/png",
-        )
+        request = UploadRequest(**metadata(rng, "direct"))
         started = self.api("start_direct_upload", lambda: self.service.uploads.start_direct_upload(request))
         if not started:
             return
