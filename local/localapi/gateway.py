@@ -310,6 +310,7 @@ class _DeadlineReader(io.RawIOBase):
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self.deadline = 0.0
+        self.ended = False  # the client closed its side: nothing more will arrive
 
     def readable(self) -> bool:
         return True
@@ -319,7 +320,9 @@ class _DeadlineReader(io.RawIOBase):
         if remaining <= 0:
             raise TimeoutError("request deadline passed")
         self._sock.settimeout(remaining)
-        return self._sock.recv_into(buffer)
+        received = self._sock.recv_into(buffer)
+        self.ended = self.ended or received == 0
+        return received
 
 
 class GatewayServer(ThreadingHTTPServer):
@@ -410,7 +413,14 @@ def make_http_server(gateway: Gateway | None, host: str, port: int) -> GatewaySe
                 self.requestline, self.request_version, self.command, self.path = "", "", "", ""
                 self._answer(self._gateway().gateway_error("URI_TOO_LONG", str(uuid.uuid4())), close=True)
                 return False
-            return super().parse_request()
+            if not super().parse_request():
+                return False
+            if self._reader.ended:
+                # http.server ends the header block at the end of the stream as at a blank line: a
+                # client that closed in the middle of its headers would have its request run.
+                self._answer(self._gateway().gateway_error("BAD_REQUEST", str(uuid.uuid4())), close=True)
+                return False
+            return True
 
         def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
             # http.server's own refusals (bad request line, too many headers, a header line over

@@ -126,6 +126,16 @@ def test_body_shorter_than_content_length_is_a_400_and_never_runs(strict_app: Lo
     assert invocations(strict_app) == before + 1
 
 
+def test_a_request_whose_headers_end_with_the_connection_is_a_400_and_never_runs(strict_app: LocalApp) -> None:
+    before = invocations(strict_app)
+    with socket.create_connection(address(strict_app), timeout=10) as sock:
+        sock.sendall(b"GET /files/a HTTP/1.1\r\nHost: x\r\n")  # no blank line: the headers never end
+        sock.shutdown(socket.SHUT_WR)
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert invocations(strict_app) == before + 1  # this count's own call only
+
+
 def test_oversize_url_is_a_414_json(strict_app: LocalApp) -> None:
     raw = b"GET /files/" + b"a" * 11_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
     assert_refused(*exchange(strict_app, raw), 414, "URI_TOO_LONG")
