@@ -85,7 +85,7 @@ class _Worker:
         self.init_ms: float | None = None
         self.served = 0
         assert self.process.stdout is not None
-        self._replies = self.process.stdout.fileno()  # read here, a line at a time (``_read_line``)
+        self._reply_fd = self.process.stdout.fileno()  # the worker's replies, read a line at a time by ``_read_line``
         self._unread = b""
 
     def _send(self, message: dict[str, Any]) -> None:
@@ -105,9 +105,9 @@ class _Worker:
         deadline = time.monotonic() + timeout
         while (end := self._unread.find(b"\n")) < 0:
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([self._replies], [], [], remaining)[0]:
+            if remaining <= 0 or not select.select([self._reply_fd], [], [], remaining)[0]:
                 raise FunctionTimeout
-            chunk = os.read(self._replies, 1 << 20)
+            chunk = os.read(self._reply_fd, 1 << 20)
             if not chunk:
                 raise FunctionError("Runtime.ExitError", "the function's process exited")
             self._unread += chunk
