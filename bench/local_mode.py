@@ -168,6 +168,8 @@ def seed(aws_url: str, count: int, ids: list[str] | None = None) -> list[str]:
             height=3024,
             created_at=created_at_of(start + index),
             object_key=object_key_for(image_id),
+            # As an upload stores them: a listing signs each photo's thumbnail URL.
+            variants=("original", "thumbnail", "display"),
         )
         ids.append(image_id)
         rows.append((environment["IMAGES_TABLE_NAME"], image_to_item(image)))

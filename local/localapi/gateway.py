@@ -33,10 +33,10 @@ from .http_io import end_headers_with_body
 from .lambda_api import INVOKE_PATH, handle_invoke
 from .notifications import AsyncInvoker
 from .template import Template
+from .worker import LAMBDA_MAX_PAYLOAD_BYTES
 
 logger = logging.getLogger("localapi")
 
-LAMBDA_MAX_PAYLOAD_BYTES = 6_291_456  # synchronous invocation request limit
 API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024  # REST API payload limit
 
 # The gateway's own responses: type -> (status, message), as API Gateway names them.
@@ -244,10 +244,11 @@ class Gateway:
             request_id=request_id,
             authorizer=authorizer,
         )
-        if len(json.dumps(event)) > LAMBDA_MAX_PAYLOAD_BYTES:
+        event_json = json.dumps(event)  # made once: checked against Lambda's limit, then sent
+        if len(event_json) > LAMBDA_MAX_PAYLOAD_BYTES:
             return self.gateway_error("REQUEST_TOO_LARGE", request_id)
         try:
-            result = route.pool.invoke(event, request_id)
+            result = route.pool.invoke(event, request_id, event_json=event_json)
         except FunctionTimeout:
             logger.warning("%s timed out after %s s", route.pool.spec.logical_id, route.pool.spec.timeout)
             return self.gateway_error("INTEGRATION_TIMEOUT", request_id)

@@ -19,9 +19,9 @@ from urllib.parse import unquote
 from .functions import FunctionError, FunctionPool, FunctionTimeout
 from .notifications import AsyncInvoker
 from .template import ACCOUNT_ID, REGION
+from .worker import LAMBDA_MAX_PAYLOAD_BYTES
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
-SYNC_PAYLOAD_LIMIT = 6_291_456  # bytes, RequestResponse
 ASYNC_PAYLOAD_LIMIT = 1_048_576  # bytes, Event (1 MB since October 2025; 256 KB before)
 
 Response = tuple[int, list[tuple[str, str]], bytes]
@@ -79,7 +79,7 @@ def handle_invoke(  # noqa: PLR0911 - one return per answer Lambda's Invoke API 
             request_id,
         )
     payload_bytes = body or b""
-    limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
+    limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else LAMBDA_MAX_PAYLOAD_BYTES
     if len(payload_bytes) > limit:
         message = (
             f"{len(payload_bytes)} byte payload is too large for the {invocation_type} invocation type "

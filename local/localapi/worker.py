@@ -61,8 +61,34 @@ class LambdaContext:
         return max(0, int(self._deadline_ms - time.time() * 1000))
 
 
+# Lambda's limit on a synchronous invocation's request and response payloads, each as JSON.
+LAMBDA_MAX_PAYLOAD_BYTES = 6_291_456
+
+
+def send_line(fd: int, line: str) -> None:
+    """``line`` and its newline in as few writes as the pipe takes (one, up to 64 KiB): a buffered
+    text stream wrote a 10 KB reply in two, and the reader woke for each."""
+    view = memoryview(f"{line}\n".encode())
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def reply_line(result: Any, timing: dict[str, float] | None) -> str:
+    """The reply to the gateway for a handler's ``result``: the result's JSON, made once, is
+    both what is sent and what Lambda's payload limit is checked on."""
+    try:
+        payload = json.dumps(result)
+    except (TypeError, ValueError):
+        return json.dumps({"ok": False, "errorType": "Runtime.MarshalError", "errorMessage": ""})
+    if len(payload) > LAMBDA_MAX_PAYLOAD_BYTES:  # ASCII (json.dumps escapes the rest): chars are bytes
+        message = f"Response payload size ({len(payload)} bytes) exceeded maximum allowed payload size"
+        return json.dumps({"ok": False, "errorType": "Function.ResponseSizeTooLarge", "errorMessage": message})
+    extra = f', "timing": {json.dumps(timing)}' if timing is not None else ""
+    return f'{{"ok": true{extra}, "result": {payload}}}'
+
+
 def main() -> int:
-    replies = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    replies = os.dup(sys.stdout.fileno())
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the handler's stdout joins stderr
     sys.stdout = MetricsPrinter(sys.stdout)  # EMF lines shown as the metrics they would publish
     module_name, function_name = sys.argv[1].rsplit(".", 1)
@@ -91,29 +117,29 @@ def main() -> int:
         handler, init_error = None, exc
         traceback.print_exc()
     init_ms = round(preload_ms + (time.perf_counter() - started) * 1000, 1)
-    replies.write(json.dumps({"ready": True, "init_ms": init_ms}) + "\n")
+    send_line(replies, json.dumps({"ready": True, "init_ms": init_ms}))
 
     for line in sys.stdin:
         request = json.loads(line)
-        reply: dict[str, Any]
         if init_error is not None or handler is None:
-            reply = {"ok": False, "errorType": type(init_error).__name__, "errorMessage": "init failed"}
-        else:
-            context = LambdaContext(request["request_id"], request["deadline_ms"])
-            aws_before = clock.total_ms if clock else 0.0
-            started = time.perf_counter()
-            try:
-                reply = {"ok": True, "result": handler(request["event"], context)}
-            except Exception as exc:
-                traceback.print_exc()
-                reply = {"ok": False, "errorType": type(exc).__name__, "errorMessage": str(exc)[:200]}
-            if clock is not None:
-                handler_ms = (time.perf_counter() - started) * 1000
-                reply["timing"] = {"handler_ms": round(handler_ms, 3), "aws_ms": round(clock.total_ms - aws_before, 3)}
+            failure = {"ok": False, "errorType": type(init_error).__name__, "errorMessage": "init failed"}
+            send_line(replies, json.dumps(failure))
+            continue
+        context = LambdaContext(request["request_id"], request["deadline_ms"])
+        aws_before = clock.total_ms if clock else 0.0
+        started = time.perf_counter()
         try:
-            replies.write(json.dumps(reply) + "\n")
-        except (TypeError, ValueError):
-            replies.write(json.dumps({"ok": False, "errorType": "Runtime.MarshalError", "errorMessage": ""}) + "\n")
+            result = handler(request["event"], context)
+        except Exception as exc:
+            traceback.print_exc()
+            failure = {"ok": False, "errorType": type(exc).__name__, "errorMessage": str(exc)[:200]}
+            send_line(replies, json.dumps(failure))
+            continue
+        timing = None
+        if clock is not None:
+            handler_ms = (time.perf_counter() - started) * 1000
+            timing = {"handler_ms": round(handler_ms, 3), "aws_ms": round(clock.total_ms - aws_before, 3)}
+        send_line(replies, reply_line(result, timing))
     return 0
 
 

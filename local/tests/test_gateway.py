@@ -92,6 +92,14 @@ def test_malformed_proxy_response_is_502(fixture_app: LocalApp) -> None:
     assert call(fixture_app, "GET", "/malformed").status_code == 502
 
 
+def test_a_response_over_lambdas_6_mb_payload_limit_is_502_as_on_aws(fixture_app: LocalApp) -> None:
+    """Lambda refuses a synchronous response whose JSON is over 6 MB (Function.ResponseSizeTooLarge),
+    and API Gateway answers 502: the local mode sent such answers on."""
+    assert call(fixture_app, "GET", "/malformed?just_fits=1").status_code == 200
+    response = call(fixture_app, "GET", "/malformed?huge=1")
+    assert response.status_code == 502 and response.json() == {"message": "Internal server error"}
+
+
 def test_base64_proxy_response_body_is_decoded(fixture_app: LocalApp) -> None:
     response = call(fixture_app, "GET", "/malformed?binary=1")
     assert response.status_code == 200 and response.content == b"\x89PNG"

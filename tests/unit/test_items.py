@@ -5,9 +5,17 @@ read and write units billed, are unchanged."""
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from image_service.idempotency import COMPLETED, IN_PROGRESS, Record
 from image_service.items import (
+    RowDeserializer,
+    from_item,
     image_to_item,
     item_to_image,
     item_to_pending,
@@ -118,3 +126,59 @@ def test_idempotency_records_in_progress_and_completed() -> None:
     assert Record.from_item(claim.to_item()) == claim
     assert claim.live(119) and not claim.live(120)  # its invocation's lease is over
     assert done.live(199) and not done.live(200)
+
+
+def _as_models_hold(value: object) -> object:
+    """boto3's stock TypeDeserializer output, in the models' types: ints and tuples."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, list):
+        return tuple(_as_models_hold(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _as_models_hold(v) for k, v in value.items()}
+    return value
+
+
+_ATTRIBUTE_VALUES = st.recursive(
+    st.one_of(
+        st.builds(lambda s: {"S": s}, st.text(max_size=8)),
+        st.builds(lambda n: {"N": str(n)}, st.integers(-(10**20), 10**20)),
+        st.sampled_from([{"N": "1E+3"}, {"N": "5.0"}, {"N": "-0"}, {"N": "1e2"}]),
+        st.builds(lambda b: {"BOOL": b}, st.booleans()),
+        st.just({"NULL": True}),
+        st.builds(lambda b: {"B": b}, st.binary(max_size=4)),
+        st.builds(lambda s: {"SS": sorted(s)}, st.sets(st.text(max_size=3), min_size=1, max_size=3)),
+        st.builds(lambda s: {"NS": [str(n) for n in s]}, st.sets(st.integers(0, 99), min_size=1, max_size=3)),
+    ),
+    lambda inner: st.one_of(
+        st.builds(lambda items: {"L": items}, st.lists(inner, max_size=3)),
+        st.builds(lambda items: {"M": items}, st.dictionaries(st.text(max_size=3), inner, max_size=3)),
+    ),
+    max_leaves=8,
+)
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=6), _ATTRIBUTE_VALUES, max_size=6))
+def test_rows_read_as_boto3s_own_deserializer_reads_them_in_the_models_types(item: dict[str, Any]) -> None:
+    stock = RowDeserializer.__bases__[0]()  # boto3's TypeDeserializer (unit tests import no boto3)
+    expected = {name: _as_models_hold(stock.deserialize(value)) for name, value in item.items()}
+    assert from_item(item) == expected
+
+
+def test_numbers_are_ints_and_lists_tuples_whichever_way_dynamodb_spells_them() -> None:
+    row = {"a": {"N": "1E+3"}, "b": {"N": "-7"}, "c": {"L": [{"N": "2"}, {"L": [{"S": "x"}]}]}}
+    values = from_item(row)
+    assert values == {"a": 1000, "b": -7, "c": (2, ("x",))}
+    assert type(values["a"]) is int and type(values["c"]) is tuple
+
+
+def test_a_type_without_a_known_method_takes_the_base_class_way() -> None:
+    """A boto3 whose per-type methods are named otherwise still reads rows right (more slowly)."""
+    deserializer = RowDeserializer()
+    deserializer._methods.clear()  # as if no method had been found by its name
+    assert deserializer.deserialize({"N": "12"}) == 12
+    assert deserializer.deserialize({"L": [{"N": "1"}, {"S": "x"}]}) == (1, "x")
+    with pytest.raises(TypeError):
+        deserializer.deserialize({"XX": "1"})
+    with pytest.raises(TypeError):
+        deserializer.deserialize({})

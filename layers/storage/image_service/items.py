@@ -4,7 +4,7 @@ Values are converted by boto3's own ``TypeSerializer`` / ``TypeDeserializer`` (p
 every function already loads; importing them costs well under a millisecond): ``str`` is ``S``,
 ``int`` is ``N``, ``bool`` is ``BOOL``, a tuple or list is ``L``. ``None`` means "no such
 attribute": rows never hold ``NULL``. Every number stored is an integer, so ``N`` reads back as
-``int``, and every list as a tuple (the models' field type).
+``int``, and every list as a tuple (the models' field type): ``RowDeserializer`` says how.
 
 Each row's fields are those of its model (``dataclasses.fields``): an image row is the ``Image``
 plus its ``version`` and the checksum index key, a tag row is the ``Image`` plus its tag's keys,
@@ -14,12 +14,12 @@ a pending row is the ``UploadRequest`` plus its status and expiry. A field a mod
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, TypeVar
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import DYNAMODB_CONTEXT, TypeDeserializer, TypeSerializer
 
 from .models import Image, UploadRequest
 
@@ -52,8 +52,53 @@ def condition(expression: str, names: dict[str, str], values: Mapping[str, Any])
     }
 
 
+class RowDeserializer(TypeDeserializer):
+    """boto3's ``TypeDeserializer``, reading values as the models hold them: ``N`` as an ``int``
+    (every number stored is one) and ``L`` as a tuple.
+
+    Each value's conversion is boto3's own method for its type, found in a table made once: the
+    base class finds it by name (an f-string and a ``getattr``) for every value, which was half of
+    the ~18 µs a row took (a page of 21 rows: 0.37 -> 0.18 ms). A type the table lacks (none of
+    our rows' types, or a boto3 whose methods are named otherwise) takes the base class's way.
+    """
+
+    _TYPES = ("S", "N", "B", "BOOL", "NULL", "L", "M", "SS", "NS", "BS")
+
+    def __init__(self) -> None:
+        super().__init__()
+        methods = {kind: getattr(self, f"_deserialize_{kind.lower()}", None) for kind in self._TYPES}
+        self._methods: dict[str, Callable[[Any], Any]] = {k: m for k, m in methods.items() if m is not None}
+
+    def deserialize(self, value: Any) -> Any:
+        if len(value) == 1:
+            ((kind, raw),) = value.items()
+            method = self._methods.get(kind)
+            if method is not None:
+                return method(raw)
+        return _plain(super().deserialize(value))
+
+    def _deserialize_n(self, value: str) -> int:
+        try:
+            return int(value)
+        except ValueError:  # an exponent or a fraction: DynamoDB may spell an integer "1E+3"
+            return int(DYNAMODB_CONTEXT.create_decimal(value))  # as the base class reads it
+
+    def _deserialize_l(self, value: list[Any]) -> tuple[Any, ...]:
+        return tuple(map(self.deserialize, value))
+
+
+def _plain(value: Any) -> Any:
+    """What ``RowDeserializer`` gives for a value the base class converted (``Decimal``, list)."""
+    kind = type(value)  # exact types: the deserializer's own (str, bool, Decimal, list...)
+    if kind is Decimal:
+        return int(value)
+    if kind is list:
+        return tuple(map(_plain, value))
+    return value
+
+
 _SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
+_DESERIALIZER = RowDeserializer()
 
 # Fields an image row may lack: written before the field existed (the model has no default).
 _IMAGE_ROW_DEFAULTS: dict[str, Any] = {"title": "", "description": "", "tags": (), "width": 0, "height": 0}
@@ -72,21 +117,15 @@ def to_item(values: Mapping[str, Any]) -> Item:
 
 def from_item(item: Item) -> dict[str, Any]:
     """The plain Python values of a row: ``int`` for numbers, tuples for lists."""
-    return {name: _plain(_DESERIALIZER.deserialize(value)) for name, value in item.items()}
+    deserialize = _DESERIALIZER.deserialize
+    return {name: deserialize(value) for name, value in item.items()}
 
 
-def _plain(value: Any) -> Any:
-    kind = type(value)  # exact types: the deserializer's own (str, bool, Decimal, list...)
-    if kind is Decimal:
-        return int(value)
-    if kind is list:
-        return tuple(map(_plain, value))
-    return value
-
-
-def _model(cls: type[Model], names: frozenset[str], values: Mapping[str, Any], defaults: Mapping[str, Any]) -> Model:
-    """A ``cls`` of the ``names`` among a row's ``values`` (a row holds more: keys, version...)."""
-    return cls(**{**defaults, **{name: value for name, value in values.items() if name in names}})
+def _model(cls: type[Model], names: frozenset[str], item: Item, defaults: Mapping[str, Any]) -> Model:
+    """A ``cls`` of the ``names`` among a row's attributes; the others (keys, version...) are
+    not read at all."""
+    deserialize = _DESERIALIZER.deserialize
+    return cls(**{**defaults, **{name: deserialize(value) for name, value in item.items() if name in names}})
 
 
 def status_of(item: Item) -> str | None:
@@ -135,7 +174,7 @@ def tag_to_item(image: Image, tag: str) -> Item:
 
 def item_to_image(item: Item) -> Image:
     """The ``Image`` of an ``images`` row or an ``image_tags`` row."""
-    return _model(Image, IMAGE_FIELDS, from_item(item), _IMAGE_ROW_DEFAULTS)
+    return _model(Image, IMAGE_FIELDS, item, _IMAGE_ROW_DEFAULTS)
 
 
 def pending_to_item(image_id: str, request: UploadRequest, expires_at: int) -> Item:
@@ -148,7 +187,7 @@ def pending_to_item(image_id: str, request: UploadRequest, expires_at: int) -> I
 
 
 def item_to_pending(item: Item) -> UploadRequest:
-    return _model(UploadRequest, UPLOAD_REQUEST_FIELDS, from_item(item), _PENDING_ROW_DEFAULTS)
+    return _model(UploadRequest, UPLOAD_REQUEST_FIELDS, item, _PENDING_ROW_DEFAULTS)
 
 
 def rejected_to_item(image_id: str, code: str, message: str, expires_at: int) -> Item:
