@@ -4,6 +4,7 @@ own answers (unknown route, payload limit)."""
 from __future__ import annotations
 
 import base64
+import time
 
 import requests
 
@@ -85,8 +86,21 @@ def test_a_listing_signs_each_thumbnail(api: Api, user: str) -> None:
     items = api.request("GET", "/images", params={"user_id": user}).json()["items"]
     assert [item["image_id"] for item in items] == image_ids[::-1]
     for item in items:
-        assert item["thumbnail"]["expires_in"] == 300
+        assert 240 <= item["thumbnail"]["expires_in"] <= 300 and "X-Amz-Expires=300" in item["thumbnail"]["url"]
         assert f"/thumbnails/{item['image_id']}.jpg" in item["thumbnail"]["url"]
         fetched = requests.get(item["thumbnail"]["url"], timeout=10)
         assert fetched.status_code == 200 and fetched.content[:2] == b"\xff\xd8"  # a JPEG
     assert "thumbnail" not in api.request("GET", f"/images/{image_ids[0]}").json()  # listings only
+
+
+def test_a_page_listed_again_soon_gives_the_same_thumbnail_urls(api: Api, user: str) -> None:
+    """A browser caches by URL: the page listed again draws from its cache (image_service.recent_urls),
+    and says no more time than the URLs have left."""
+    image_id = api.upload(user)["image_id"]
+    first = api.request("GET", "/images", params={"user_id": user}).json()["items"][0]["thumbnail"]
+    time.sleep(1.1)  # signed again, the URL would differ from the next second on (its X-Amz-Date)
+    again = api.request("GET", "/images", params={"user_id": user}).json()["items"][0]["thumbnail"]
+    assert again["url"] == first["url"] and 240 <= again["expires_in"] <= first["expires_in"] <= 300
+    # The download route is another function (another container): its URL is its own.
+    download = api.request("GET", f"/images/{image_id}/download", params={"variant": "thumbnail"}).json()
+    assert requests.get(download["url"], timeout=10).content == requests.get(first["url"], timeout=10).content

@@ -79,7 +79,8 @@ def test_download_event_gives_a_url_that_serves_the_bytes(aws: SimpleNamespace) 
 
     seed_example_image(aws)
     body = json.loads(invoke("GetFunction", json.loads((EVENTS_DIR / "download.json").read_text()))["body"])
-    assert body["expires_in"] == 300
+    # 300 s when signed now; less when the container gave a URL signed lately again (recent_urls)
+    assert 240 <= body["expires_in"] <= 300 and "X-Amz-Expires=300" in body["url"]
     assert requests.get(body["url"], timeout=5).content == picture()
 
 

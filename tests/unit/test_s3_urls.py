@@ -31,7 +31,7 @@ def store(region: str, endpoint_url: str | None = None) -> BlobStore:
 
 @pytest.mark.parametrize("region", REGIONS)
 def test_download_urls_are_signed_for_the_regional_virtual_host(region: str) -> None:
-    url = urlsplit(store(region).presigned_get_url("images/abc", expires_in=300))
+    url = urlsplit(store(region).presigned_get_urls(["images/abc"], expires_in=300).urls[0])
     assert (url.scheme, url.netloc, url.path) == ("https", f"{BUCKET}.s3.{region}.amazonaws.com", "/images/abc")
     assert parse_qs(url.query)["X-Amz-Credential"][0].split("/")[2] == region
 
@@ -46,7 +46,7 @@ def test_upload_forms_post_to_the_regional_virtual_host(region: str) -> None:
 def test_an_endpoint_override_keeps_path_style_urls_on_that_endpoint() -> None:
     """The local mode and moto: an IP or localhost has no per-bucket host names."""
     local = store("eu-west-1", endpoint_url="http://127.0.0.1:4566")
-    url = urlsplit(local.presigned_get_url("images/abc", expires_in=300))
+    url = urlsplit(local.presigned_get_urls(["images/abc"], expires_in=300).urls[0])
     assert (url.scheme, url.netloc, url.path) == ("http", "127.0.0.1:4566", f"/{BUCKET}/images/abc")
     form = local.presigned_post("uploads/abc", content_type="image/png", max_bytes=10, expires_in=900)
     assert form["url"] == f"http://127.0.0.1:4566/{BUCKET}"

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from .aws import error_code, translate_aws_errors
 from .download_urls import DownloadUrls
 from .errors import PayloadTooLarge, ServiceUnavailable
+from .recent_urls import RecentUrls, SignedUrls
 
 if TYPE_CHECKING:
     from types_boto3_s3.client import S3Client
@@ -28,7 +29,7 @@ class BlobStore:
     def __init__(self, s3_client: S3Client, bucket_name: str) -> None:
         self._s3 = s3_client
         self._bucket = bucket_name
-        self._download_urls = DownloadUrls(s3_client, bucket_name)
+        self._recent_urls = RecentUrls(DownloadUrls(s3_client, bucket_name).urls)
 
     def put(self, key: str, data: bytes, *, content_type: str, sha256_digest: bytes | None = None) -> None:
         """Store ``data``; S3 verifies the SHA-256 checksum and rejects a corrupted body."""
@@ -97,10 +98,7 @@ class BlobStore:
         )
         return {"url": post["url"], "fields": post["fields"], "expires_in": expires_in}
 
-    def presigned_get_url(self, key: str, *, expires_in: int) -> str:
-        """A time-limited GET URL. Signing is local: no request is sent to S3."""
-        return self.presigned_get_urls([key], expires_in=expires_in)[0]
-
-    def presigned_get_urls(self, keys: Sequence[str], *, expires_in: int) -> list[str]:
-        """Time-limited GET URLs of ``keys``, in order, signed at one instant (download_urls says how)."""
-        return self._download_urls.urls(keys, expires_in=expires_in)
+    def presigned_get_urls(self, keys: Sequence[str], *, expires_in: int) -> SignedUrls:
+        """Time-limited GET URLs of ``keys``, in order, and how long they have left: signed locally,
+        no request sent to S3 (download_urls says how), or given again while young (recent_urls)."""
+        return self._recent_urls.urls(keys, expires_in=expires_in)

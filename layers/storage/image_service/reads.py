@@ -48,9 +48,10 @@ class Reads(UseCase):
         image = found[0]
         if variant not in image.variants:
             raise NotFound(f"this image has no {variant}")
-        ttl = self._settings.download_url_ttl_seconds
-        url = self._blobs.presigned_get_url(variant_key(image, variant), expires_in=ttl)
-        return {"url": url, "expires_in": ttl, "variant": variant}
+        signed = self._blobs.presigned_get_urls(
+            [variant_key(image, variant)], expires_in=self._settings.download_url_ttl_seconds
+        )
+        return {"url": signed.urls[0], "expires_in": signed.expires_in, "variant": variant}
 
 
 class Listing(UseCase):
@@ -74,13 +75,15 @@ class Listing(UseCase):
         after = self._cursors.decode(query.next_token, scope) if query.next_token else None
         items, more, position = self._page(query, after)
         next_token = self._cursors.encode(scope, position) if more and position else None
-        ttl = self._settings.download_url_ttl_seconds
         with_thumbnail = [image for image in items if "thumbnail" in image.variants]
-        urls = self._blobs.presigned_get_urls(
-            [thumbnail_key_of(image.object_key) for image in with_thumbnail], expires_in=ttl
+        signed = self._blobs.presigned_get_urls(
+            [thumbnail_key_of(image.object_key) for image in with_thumbnail],
+            expires_in=self._settings.download_url_ttl_seconds,
         )
-        thumbnails = {image.image_id: url for image, url in zip(with_thumbnail, urls, strict=True)}
-        return ImagePage(items=items, next_token=next_token, thumbnail_urls=thumbnails, urls_expire_in=ttl)
+        thumbnails = {image.image_id: url for image, url in zip(with_thumbnail, signed.urls, strict=True)}
+        return ImagePage(
+            items=items, next_token=next_token, thumbnail_urls=thumbnails, urls_expire_in=signed.expires_in
+        )
 
     def _page(self, query: ListQuery, after: dict[str, str] | None) -> _Page:
         """The images of one page, whether more exist, and the position of the last one."""
