@@ -17,14 +17,14 @@ uploads the big one:
 The least each way can hold at once: the image's bytes (1x); through JSON also the base64 text
 parsed out of the body (4/3): 2.33x. Hashing streams over the bytes and costs nothing.
 
-Two phases of an upload hold different things, so their peaks do not add up: parsing (the
-minimum above; a direct upload also holds the bytearray ``BlobStore.read`` fills, 2x in all:
-docs/performance.md, findings 1), then making the variants, which holds the image (1x) and the
-output buffer Pillow's progressive, optimised JPEG encoder reserves in one piece, width x height
-bytes of the display variant (1.7 MB for 1600 x 1067, whatever the upload's size; mostly never
-written, so it costs little resident memory, but tracemalloc counts it all). ``expected_peak_bytes``
-is the larger phase: on small images (the smoke test's) the display's reservation sets the peak,
-at the limits parsing does.
+Two phases of an upload hold different things, so their peaks do not add up: parsing (the minimum
+above; a direct upload's ``BlobStore.read`` reads the object in one piece, 1x: it held a bytearray
+of chunks and its copy, 2x, until the fourth round of issue 18), then making the variants, which
+holds the image (1x) and the output buffer Pillow's progressive, optimised JPEG encoder reserves in
+one piece, width x height bytes of the display variant (1.7 MB for 1600 x 1067, whatever the
+upload's size; mostly never written, so it costs little resident memory, but tracemalloc counts it
+all). ``expected_peak_bytes`` is the larger phase: on small images (the smoke test's) the display's
+reservation sets the peak, at the limits parsing does.
 """
 
 from __future__ import annotations
@@ -64,9 +64,8 @@ CASES = (
     Case("raw", "image/jpeg", "MAX_IMAGE_BYTES", 1.0),
     Case("direct", "image/png", "MAX_DIRECT_UPLOAD_BYTES", 1.0),
 )
-# What the parsing phase holds at its peak, as a multiple of the image: the minimum, and for a
-# direct upload the read buffer's copy too (findings 1, not yet removed).
-PARSE_MULTIPLE = {"json": 4 / 3 + 1, "raw": 1.0, "direct": 2.0}
+# What the parsing phase holds at its peak, as a multiple of the image: the minimum.
+PARSE_MULTIPLE = {"json": 4 / 3 + 1, "raw": 1.0, "direct": 1.0}
 
 
 def display_encoder_bytes(width: int, height: int, max_side: int = Settings.display_max_side) -> int:

@@ -66,23 +66,36 @@ class BlobStore:
         return failed or (set(keys) if errors else set())
 
     def read(self, key: str, *, max_bytes: int) -> tuple[bytes, bytes]:
-        """The object's bytes and their SHA-256, hashed while streaming; refuses more than ``max_bytes``."""
-        digest = hashlib.sha256()
-        chunks = bytearray()
+        """The object's bytes and their SHA-256; refuses more than ``max_bytes`` before reading them.
+
+        The body is read in one piece of the size S3 announces (botocore checks it got all of it):
+        gathering 1 MB chunks and joining them held the object twice at the end (2.08x a 25 MB
+        direct upload's bytes at the peak, against 1x). Without an announced size it is read in
+        chunks, and refused as soon as it passes ``max_bytes``.
+        """
         with translate_aws_errors("image storage"):
             try:
-                body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+                response = self._s3.get_object(Bucket=self._bucket, Key=key)
             except ClientError as exc:
                 if error_code(exc) in ("NoSuchKey", "404"):
                     raise ObjectMissing(key) from exc
                 raise
-            for chunk in body.iter_chunks(chunk_size=1024 * 1024):
-                digest.update(chunk)
-                chunks += chunk
-                if len(chunks) > max_bytes:
-                    body.close()
-                    raise PayloadTooLarge(f"the uploaded file is over {max_bytes} bytes")
-        return bytes(chunks), digest.digest()
+            body, size = response["Body"], response.get("ContentLength")
+            if size is not None and size > max_bytes:
+                body.close()
+                raise PayloadTooLarge(f"the uploaded file is over {max_bytes} bytes")
+            data = body.read() if size is not None else self._read_chunks(body, max_bytes)
+        return data, hashlib.sha256(data).digest()
+
+    @staticmethod
+    def _read_chunks(body: Any, max_bytes: int) -> bytes:
+        chunks = bytearray()
+        for chunk in body.iter_chunks(chunk_size=1024 * 1024):
+            chunks += chunk
+            if len(chunks) > max_bytes:
+                body.close()
+                raise PayloadTooLarge(f"the uploaded file is over {max_bytes} bytes")
+        return bytes(chunks)
 
     def presigned_post(self, key: str, *, content_type: str, max_bytes: int, expires_in: int) -> dict[str, Any]:
         """A browser/curl upload form for exactly ``key``, this content type and size range.

@@ -216,12 +216,12 @@ class Uploads(UseCase):
     def _store_staged(self, key: str, image_id: str, request: UploadRequest) -> Image:
         """Check the staged file as an upload is checked, then store it under this attempt's keys."""
         max_bytes = self._settings.max_direct_upload_bytes
-        data, streamed_digest = self._blobs.read(key, max_bytes=max_bytes)
+        data, received_digest = self._blobs.read(key, max_bytes=max_bytes)
         new = replace(check_image(request, data, max_bytes), user_name=request.user_name)
         # Per-attempt keys: a concurrent delivery of the same upload never shares them.
-        image = self._store_objects(image_id, new, streamed_digest, attempt_object_key(image_id))
-        # The checksum of the file as received (hashed while streaming): see ``duplicates``.
-        return replace(image, received_sha256=streamed_digest.hex())
+        image = self._store_objects(image_id, new, received_digest, attempt_object_key(image_id))
+        # The checksum of the file as received: see ``duplicates``.
+        return replace(image, received_sha256=received_digest.hex())
 
     def _reject(self, key: str, image_id: str, rejected: BadRequest | PayloadTooLarge) -> None:
         logger.warning("direct upload rejected", extra={"image_id": image_id, "code": rejected.code})
@@ -246,7 +246,7 @@ class Uploads(UseCase):
         """Put the original (location removed unless kept), its thumbnail and its display variant
         beside it under ``object_key``; return the Image.
 
-        ``digest_of_data``: the SHA-256 of ``new.data`` (hashed while streaming, or on arrival),
+        ``digest_of_data``: the SHA-256 of ``new.data`` (hashed on arrival),
         reused when the stored bytes are those very bytes.
         """
         assert new.user_id is not None
