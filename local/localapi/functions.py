@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,10 @@ from .worker import SERVER_TIMING
 
 logger = logging.getLogger("localapi")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+def _through_newline(unread: bytes) -> int:
+    return unread.find(b"\n") + 1 or -1
 
 
 class FunctionTimeout(Exception):
@@ -85,7 +90,7 @@ class _Worker:
         self.init_ms: float | None = None
         self.served = 0
         assert self.process.stdout is not None
-        self._reply_fd = self.process.stdout.fileno()  # the worker's replies, read a line at a time by ``_read_line``
+        self._reply_fd = self.process.stdout.fileno()  # the worker's replies, read by ``_read_reply``
         self._unread = b""
 
     def _send(self, line: str) -> None:
@@ -99,11 +104,22 @@ class _Worker:
             self._send(json.dumps({"environment": environment}))
         self.configured = True
 
-    def _read_line(self, timeout: float) -> dict[str, Any]:
-        """The worker's next reply, read by the invoking thread itself: a reader thread handing
-        lines over through a queue cost a thread switch (~0.1 ms) on every invocation."""
+    def _read_reply(self, timeout: float) -> dict[str, Any]:
+        """The worker's next reply (worker.reply), read by the invoking thread itself: a reader
+        thread handing lines over through a queue cost a thread switch (~0.1 ms) on every invocation."""
         deadline = time.monotonic() + timeout
-        while (end := self._unread.find(b"\n")) < 0:
+        message: dict[str, Any] = json.loads(self._read_until(_through_newline, deadline))
+        size = message.pop("body_bytes", None)
+        if size is not None:  # the result's body, beside its JSON
+            body = self._read_until(lambda unread: size if len(unread) >= size else -1, deadline).decode()
+            items = list(message["result"].items())
+            items.insert(message.pop("body_at"), ("body", body))
+            message["result"] = dict(items)
+        return message
+
+    def _read_until(self, end_of: Callable[[bytes], int], deadline: float) -> bytes:
+        """The worker's next bytes, up to where ``end_of`` finds the end of what is read (-1: not yet)."""
+        while (end := end_of(self._unread)) < 0:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([self._reply_fd], [], [], remaining)[0]:
                 raise FunctionTimeout
@@ -111,18 +127,18 @@ class _Worker:
             if not chunk:
                 raise FunctionError("Runtime.ExitError", "the function's process exited")
             self._unread += chunk
-        line, self._unread = self._unread[:end], self._unread[end + 1 :]
-        return json.loads(line)
+        taken, self._unread = self._unread[:end], self._unread[end:]
+        return taken
 
     def invoke(self, event_json: str, request_id: str, timeout: float) -> tuple[Any, bool, Any]:
         deadline = time.monotonic() + timeout
         cold = self.served == 0
         if self.init_ms is None:
-            ready = self._read_line(timeout)  # the init phase counts against the timeout here
+            ready = self._read_reply(timeout)  # the init phase counts against the timeout here
             self.init_ms = ready["init_ms"]
         head = json.dumps({"request_id": request_id, "deadline_ms": time.time() * 1000 + timeout * 1000})
         self._send(f'{head[:-1]}, "event": {event_json}}}')  # the event's JSON as given, not made again
-        reply = self._read_line(max(0.0, deadline - time.monotonic()))
+        reply = self._read_reply(max(0.0, deadline - time.monotonic()))
         self.served += 1
         if not reply.get("ok"):
             raise FunctionError(reply.get("errorType", "error"), reply.get("errorMessage", ""))

@@ -20,7 +20,7 @@ from localapi.app import LocalApp
 from localapi.events import build_proxy_event
 from localapi.functions import FunctionPool
 from localapi.template import Template
-from localapi.worker import SERVER_TIMING, AwsCallClock
+from localapi.worker import LAMBDA_MAX_PAYLOAD_BYTES, SERVER_TIMING, AwsCallClock, reply
 
 FIXTURE_TEMPLATE = Path(__file__).resolve().parent / "fixture" / "template.yaml"
 
@@ -102,3 +102,47 @@ def test_the_aws_call_clock_times_each_call_of_a_client_made_after_it() -> None:
         with pytest.raises(ClientError):
             s3.head_bucket(Bucket="missing")
     assert clock.calls == 2 and clock.total_ms > 0
+
+
+def test_a_text_body_comes_back_as_the_function_returned_it_keys_in_their_order() -> None:
+    """The worker sends a proxy response's body beside its JSON (worker.reply): the result the
+    gateway and the Invoke API get is the function's, to the key order."""
+    pool = FunctionPool(Template(FIXTURE_TEMPLATE).function("MalformedFunction"), environment={})
+    try:
+        event = {**echo_event(), "queryStringParameters": {"text": "1"}}
+        payload = pool.invoke(event).payload
+        assert payload == {
+            "body": 'h\u00e9llo "w\u00f6rld"\n\U0001f600',
+            "statusCode": 200,
+            "headers": {"X-Kind": "text"},
+        }
+        assert list(payload) == ["body", "statusCode", "headers"]
+    finally:
+        pool.close()
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"statusCode": 200, "body": "lone \ud800 surrogate"},  # no UTF-8 for it: JSON escapes it
+        {"statusCode": 200, "body": "x" * (LAMBDA_MAX_PAYLOAD_BYTES // 24 + 1)},  # near the limit: checked exactly
+        {"statusCode": 200, "body": b"not text"},  # not JSON at all
+    ],
+)
+def test_bodies_that_cannot_travel_beside_take_the_json_way(result: dict[str, Any]) -> None:
+    line, _, rest = reply(result, None).partition(b"\n")
+    message = json.loads(line)
+    assert "body_bytes" not in message and rest == b""
+    if isinstance(result["body"], str):
+        assert message["result"] == result
+    else:
+        assert message["errorType"] == "Runtime.MarshalError"
+
+
+def test_a_text_body_travels_beside_the_json_as_utf8() -> None:
+    line, _, raw = reply({"statusCode": 200, "body": '\u00e9t\u00e9 "', "headers": {}}, {"handler_ms": 1.0}).partition(
+        b"\n"
+    )
+    message = json.loads(line)
+    assert raw == '\u00e9t\u00e9 "'.encode() and message["body_bytes"] == len(raw) and message["body_at"] == 1
+    assert message["result"] == {"statusCode": 200, "headers": {}} and message["timing"] == {"handler_ms": 1.0}
