@@ -32,7 +32,12 @@ from typing import Any
 
 
 class _Raw(io.BytesIO):
-    """What botocore reads a response body from (``BytesIO`` shares the bytes, no copy)."""
+    """What botocore reads a response body from: a new copy of the answer, as a body read off the
+    network is new memory (a ``BytesIO`` of the stub's own bytes would share them, and a direct
+    upload's object, read whole, would count for nothing)."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__(bytes(memoryview(body)))  # one copy, which the BytesIO and read() share
 
     def stream(self, **_: Any) -> Any:
         yield self.read()
