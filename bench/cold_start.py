@@ -95,19 +95,30 @@ def code_layout(build_dir: Path | None) -> tuple[str, dict[str, list[Path]]]:
         for logical_id, resource in template.resources.items()
         if resource.get("Type") == "AWS::Serverless::LayerVersion"
     }
-    built = build_dir is not None and all(
+    if build_dir is not None and all(
         (build_dir / name).is_dir() for name in [*(spec.logical_id for spec in specs), *layer_ids.values()]
-    )
-    if built:
-        assert build_dir is not None
-        return "built", {
+    ):
+        built = {
             spec.logical_id: [
                 build_dir / spec.logical_id,
                 *(build_dir / layer_ids[d] / "python" for d in spec.layer_dirs),
             ]
             for spec in specs
         }
+        sources = {spec.logical_id: [spec.code_dir, *spec.layer_dirs] for spec in specs}
+        # A build older than the sources would measure code that is no longer there.
+        if all(same_code(s, b) for f in specs for s, b in zip(sources[f.logical_id], built[f.logical_id], strict=True)):
+            return "built", built
     return "source", {spec.logical_id: [spec.code_dir, *spec.layer_dirs] for spec in specs}
+
+
+def same_code(source: Path, built: Path) -> bool:
+    """Whether every Python file under ``source`` is in ``built``, the same."""
+    for path in source.rglob("*.py"):
+        copy = built / path.relative_to(source)
+        if not copy.is_file() or copy.read_bytes() != path.read_bytes():
+            return False
+    return True
 
 
 def without_bytecode(paths: list[Path]) -> list[Path]:
