@@ -93,3 +93,42 @@ def test_width_and_height_are_as_displayed_with_the_exif_orientation_applied(
     # The same shape as every variant: the thumbnail is drawn upright.
     with Image.open(io.BytesIO(make_thumbnail(data, 300))) as thumbnail:
         assert (thumbnail.width > thumbnail.height) == (info.width > info.height)
+
+
+def _rgb_profile() -> bytes:
+    from PIL import ImageCms
+
+    return bytes(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_the_variants_keep_the_originals_rgb_colour_profile(fmt: str) -> None:
+    """A wide-gamut photo (an iPhone's Display P3) drawn without its profile looks washed out."""
+    import io
+
+    from PIL import Image
+
+    from image_service.imaging import make_variants
+
+    profile = _rgb_profile()
+    out = io.BytesIO()
+    Image.new("RGB", (800, 600), (200, 40, 40)).save(out, fmt, icc_profile=profile)
+    for variant in make_variants(out.getvalue(), 320, 640):
+        with Image.open(io.BytesIO(variant)) as picture:
+            assert picture.info.get("icc_profile") == profile
+
+
+def test_a_profile_that_is_not_rgb_is_not_put_on_rgb_variants() -> None:
+    """A CMYK JPEG's variants are RGB: its CMYK profile would misdescribe them."""
+    import io
+
+    from PIL import Image
+
+    from image_service.imaging import make_thumbnail
+
+    cmyk_profile = bytearray(_rgb_profile())
+    cmyk_profile[16:20] = b"CMYK"  # the header's colour space
+    out = io.BytesIO()
+    Image.new("CMYK", (400, 300), (0, 200, 200, 0)).save(out, "JPEG", icc_profile=bytes(cmyk_profile))
+    with Image.open(io.BytesIO(make_thumbnail(out.getvalue(), 320))) as thumbnail:
+        assert thumbnail.mode == "RGB" and "icc_profile" not in thumbnail.info

@@ -146,10 +146,21 @@ def inspect_image(data: bytes) -> ImageInfo:
 THUMBNAIL_CONTENT_TYPE = "image/jpeg"
 
 
+def _rgb_profile(picture: PILImage.Image) -> bytes | None:
+    """The picture's ICC colour profile if it describes RGB (an iPhone's Display P3, Adobe RGB...):
+    the variants are RGB, so a CMYK or grey profile would misdescribe their pixels."""
+    profile = picture.info.get("icc_profile")
+    # An ICC profile's header names its colour space at bytes 16-19 (ICC.1, 7.2.6).
+    return profile if isinstance(profile, bytes) and profile[16:20] == b"RGB " else None
+
+
 def _upright(data: bytes, max_side: int) -> PILImage.Image:
     """The picture decoded once, upright (EXIF orientation applied), its longest side at most
-    ``max_side``, in RGB with any transparency flattened onto white."""
+    ``max_side``, in RGB with any transparency flattened onto white, and the original's RGB colour
+    profile in its ``info`` (without it, a browser takes a wide-gamut photo's pixels for sRGB and
+    draws its variants washed out)."""
     with _open(data) as picture:
+        profile = _rgb_profile(picture)
         # JPEG only: decode at a reduced scale (1/2 to 1/8), far faster and smaller than full size.
         # Asked for the size the result will have (not a max_side square), so a 4000 x 3000 photo
         # made 1600 x 1200 decodes at 1/2 (2000 x 1500) instead of in full.
@@ -160,16 +171,22 @@ def _upright(data: bytes, max_side: int) -> PILImage.Image:
         upright.thumbnail((max_side, max_side), PILImage.Resampling.LANCZOS)
     if upright.mode in ("RGBA", "LA", "P"):
         rgba = upright.convert("RGBA")
-        flattened = PILImage.new("RGB", rgba.size, (255, 255, 255))  # transparency onto white
-        flattened.paste(rgba, mask=rgba.getchannel("A"))
-        return flattened
-    return upright if upright.mode == "RGB" else upright.convert("RGB")
+        rgb = PILImage.new("RGB", rgba.size, (255, 255, 255))  # transparency onto white
+        rgb.paste(rgba, mask=rgba.getchannel("A"))
+    else:
+        rgb = upright if upright.mode == "RGB" else upright.convert("RGB")
+    rgb.info = {"icc_profile": profile} if profile else {}
+    return rgb
 
 
 def _jpeg(picture: PILImage.Image) -> bytes:
-    """Saved without ``exif=``: no EXIF block at all, so no location whatever the original kept."""
+    """Saved without ``exif=``: no EXIF block at all, so no location whatever the original kept;
+    with the colour profile ``_upright`` kept, if any."""
     out = io.BytesIO()
-    picture.save(out, "JPEG", quality=82, optimize=True, progressive=True)
+    profile = picture.info.get("icc_profile")
+    picture.save(
+        out, "JPEG", quality=82, optimize=True, progressive=True, **({"icc_profile": profile} if profile else {})
+    )
     return out.getvalue()
 
 
