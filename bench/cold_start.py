@@ -95,6 +95,7 @@ def code_layout(build_dir: Path | None) -> tuple[str, dict[str, list[Path]]]:
         for logical_id, resource in template.resources.items()
         if resource.get("Type") == "AWS::Serverless::LayerVersion"
     }
+    sources = {spec.logical_id: [spec.code_dir, *spec.layer_dirs] for spec in specs}
     if build_dir is not None and all(
         (build_dir / name).is_dir() for name in [*(spec.logical_id for spec in specs), *layer_ids.values()]
     ):
@@ -105,11 +106,10 @@ def code_layout(build_dir: Path | None) -> tuple[str, dict[str, list[Path]]]:
             ]
             for spec in specs
         }
-        sources = {spec.logical_id: [spec.code_dir, *spec.layer_dirs] for spec in specs}
         # A build older than the sources would measure code that is no longer there.
-        if all(same_code(s, b) for f in specs for s, b in zip(sources[f.logical_id], built[f.logical_id], strict=True)):
+        if all(same_code(s, b) for f in built for s, b in zip(sources[f], built[f], strict=True)):
             return "built", built
-    return "source", {spec.logical_id: [spec.code_dir, *spec.layer_dirs] for spec in specs}
+    return "source", sources
 
 
 def same_code(source: Path, built: Path) -> bool:

@@ -183,10 +183,8 @@ def _jpeg(picture: PILImage.Image) -> bytes:
     """Saved without ``exif=``: no EXIF block at all, so no location whatever the original kept;
     with the colour profile ``_upright`` kept, if any."""
     out = io.BytesIO()
-    profile = picture.info.get("icc_profile")
-    picture.save(
-        out, "JPEG", quality=82, optimize=True, progressive=True, **({"icc_profile": profile} if profile else {})
-    )
+    profile = picture.info.get("icc_profile")  # None: no profile block
+    picture.save(out, "JPEG", quality=82, optimize=True, progressive=True, icc_profile=profile)
     return out.getvalue()
 
 
