@@ -18,7 +18,6 @@ import base64
 import json
 import statistics
 import time
-from dataclasses import replace
 from typing import Any
 
 from moto import mock_aws
@@ -233,7 +232,7 @@ def write_units_by_tags(max_tags: int = 10) -> list[dict[str, Any]]:
     keys = {"tag", "image_id", "user_id", "user_tag", "created_at"}
     rows = []
     for count in range(max_tags + 1):
-        image = replace(model, tags=tuple(f"tag{n}" for n in range(count)))
+        image = model._replace(tags=tuple(f"tag{n}" for n in range(count)))
         image_units = harness._units(harness.item_size(image_to_item(image)), harness.WRITE_UNIT_BYTES)
         tag_items = [a["Put"]["Item"] for a in TagIndex(None, "t").put_actions(image)]
         copied = sum(harness._units(harness.item_size(item), harness.WRITE_UNIT_BYTES) for item in tag_items)

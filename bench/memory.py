@@ -68,7 +68,7 @@ CASES = (
 PARSE_MULTIPLE = {"json": 4 / 3 + 1, "raw": 1.0, "direct": 1.0}
 
 
-def display_encoder_bytes(width: int, height: int, max_side: int = Settings.display_max_side) -> int:
+def display_encoder_bytes(width: int, height: int, max_side: int = Settings._field_defaults["display_max_side"]) -> int:
     """Width x height of the display variant: what Pillow reserves to encode it (see above)."""
     scale = min(1.0, max_side / max(width, height))
     return max(1, round(width * scale)) * max(1, round(height * scale))

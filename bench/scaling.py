@@ -17,7 +17,6 @@ import hashlib
 import json
 import math
 import sys
-from dataclasses import replace
 from typing import Any
 
 from . import harness
@@ -39,7 +38,7 @@ def row_sizes() -> dict[str, int]:
     from .reads import _images  # noqa: PLC0415
 
     _, images = _images(1, 1, start_ms=1_700_000_000_000)
-    image = replace(next(iter(images)), tags=("sunset", "beach", "travel"))
+    image = next(iter(images))._replace(tags=("sunset", "beach", "travel"))
     tag_row = TagIndex(None, "t").put_actions(image)[0]["Put"]["Item"]
     return {"image_row": harness.item_size(image_to_item(image)), "tag_row": harness.item_size(tag_row)}
 

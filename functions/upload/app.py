@@ -10,7 +10,6 @@ either way (docs/performance.md, "Cold start").
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -24,6 +23,7 @@ from image_service.http import (
     api_handler,
     header,
     json_response,
+    query_as_sent,
     query_parameters,
     request_body,
     request_bytes,
@@ -59,11 +59,10 @@ def create(event: dict[str, Any]) -> LambdaResponse:
     else:
         body = request_body(event)
         refuse_unreadable_upload(content_type, body)
-        query = event.get("multiValueQueryStringParameters") or event.get("queryStringParameters") or {}
-        new_image = parse_upload(body, max_image_bytes=SETTINGS.max_image_bytes, params=query)
+        new_image = parse_upload(body, max_image_bytes=SETTINGS.max_image_bytes, params=query_as_sent(event))
     owner = uploader(event, SETTINGS.auth_mode, new_image.user_id)
     image, duplicate = UPLOADS.upload_unless_duplicate(
-        replace(new_image, user_id=owner.user_id, user_name=owner.user_name)
+        new_image._replace(user_id=owner.user_id, user_name=owner.user_name)
     )
     if duplicate:  # the caller has this very file already: that photo, nothing stored
         return json_response(200, {**image.to_public_dict(), "duplicate": True})
@@ -75,7 +74,7 @@ def start_direct_upload(event: dict[str, Any]) -> LambdaResponse:
     request = parse_upload_request(request_body(event))
     owner = uploader(event, SETTINGS.auth_mode, request.user_id)
     return json_response(
-        201, UPLOADS.start_direct_upload(replace(request, user_id=owner.user_id, user_name=owner.user_name))
+        201, UPLOADS.start_direct_upload(request._replace(user_id=owner.user_id, user_name=owner.user_name))
     )
 
 

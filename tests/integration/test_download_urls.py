@@ -11,7 +11,6 @@ botocore itself.)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -76,7 +75,7 @@ def fresh_session(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def s3_for(region: str, endpoint_url: str | None = None) -> Any:
-    settings = replace(Settings.from_env(), region=region, endpoint_url=endpoint_url, bucket_name=BUCKET)
+    settings = Settings.from_env()._replace(region=region, endpoint_url=endpoint_url, bucket_name=BUCKET)
     return make_clients(settings).s3
 
 

@@ -47,7 +47,12 @@ def handlers(service: Any, aws: SimpleNamespace, table: str, monkeypatch: pytest
 
 
 def upload_event(
-    key: str | None, *, title: str = "a photo", sub: str = SUB, data: bytes | None = None
+    key: str | None,
+    *,
+    title: str = "a photo",
+    sub: str = SUB,
+    data: bytes | None = None,
+    query: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     body = {
         "content_type": "image/png",
@@ -65,6 +70,7 @@ def upload_event(
         path="/images",
         headers=headers,
         body=json.dumps(body).encode(),
+        query=query,
         authorizer=claims(sub),
     )
 
@@ -110,6 +116,16 @@ def test_the_same_key_with_a_different_request_is_422_and_stores_nothing(aws: Si
 @pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "tab\there", "new\nline"])
 def test_a_malformed_key_is_400_and_stores_nothing(key: str, aws: SimpleNamespace, handlers: None) -> None:
     assert code_of(invoke("UploadFunction", upload_event(key))) == (400, "invalid_idempotency_key")
+    assert image_rows(aws) == [] and objects(aws) == []
+
+
+def test_a_keyed_request_gets_the_answer_its_query_earns_without_a_key(aws: SimpleNamespace, handlers: None) -> None:
+    # The key's record names the request by its query as sent: reading it must not judge it
+    # (a repeated parameter is for the handler to answer, and a JSON upload reads no query).
+    query = {"description": ["one", "two"], "user_id": ["a", "b"]}
+    unkeyed = code_of(invoke("UploadFunction", upload_event(None, query=query)))
+    assert unkeyed == (400, "unknown_field")
+    assert code_of(invoke("UploadFunction", upload_event("k", query=query))) == unkeyed
     assert image_rows(aws) == [] and objects(aws) == []
 
 

@@ -79,7 +79,6 @@ def start_direct(service: Any, aws: SimpleNamespace, data: bytes, user: str = "a
 
 def example_image(**changes: Any) -> Any:
     """An ``Image`` as the tables hold one, every field set (``changes`` replace some)."""
-    from dataclasses import replace
 
     from image_service.models import Image
 
@@ -101,4 +100,4 @@ def example_image(**changes: Any) -> Any:
         location_removed=True,
         received_sha256="b" * 64,
     )
-    return replace(image, **changes)
+    return image._replace(**changes)

@@ -4,7 +4,6 @@ read and write units billed, are unchanged."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -58,7 +57,7 @@ def test_an_image_row_has_the_tables_shape_and_reads_back() -> None:
 
 
 def test_unknown_names_and_checksums_are_no_attribute_at_all() -> None:
-    older = replace(IMAGE, user_name=None, received_sha256=None)
+    older = IMAGE._replace(user_name=None, received_sha256=None)
     row = image_to_item(older)
     assert not {"user_name", "received_sha256", "user_sha256"} & set(row)
     assert "NULL" not in str(row)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from image_service.models import ImagePage
 from tests.support.builders import example_image
 
@@ -32,7 +30,7 @@ def test_the_image_object_has_every_public_field_and_never_the_object_key() -> N
 
 
 def test_an_image_stored_before_names_and_checksums_shows_its_id_and_no_checksum() -> None:
-    body = replace(example_image(), user_name=None, received_sha256=None).to_public_dict()
+    body = example_image()._replace(user_name=None, received_sha256=None).to_public_dict()
     assert body["user_name"] == body["user_id"]
     assert "received_sha256" not in body and "object_key" not in body
 
@@ -58,3 +56,21 @@ def test_a_page_puts_each_thumbnail_beside_its_image() -> None:
     assert "thumbnail" not in body["items"][0]
     assert body["items"][1]["thumbnail"] == {"url": "https://x/t", "expires_in": 60}
     assert body["next_token"] == "t"
+
+
+def test_a_new_image_shows_no_bytes_in_its_repr() -> None:
+    from image_service.models import NewImage
+
+    data = b"\xff\xd8\xff" + b"secret pixels" * 1000
+    new = NewImage(None, "a title", "", ("a",), "image/jpeg", 4, 3, data)
+    shown = repr(new)
+    assert "secret pixels" not in shown and str(len(data)) in shown and "image/jpeg" in shown
+
+
+def test_settings_show_whether_the_cursor_key_is_set_but_not_the_key() -> None:
+    from image_service.config import Settings
+
+    settings = Settings.from_env({"S3_BUCKET_NAME": "b"})
+    assert "cursor_secret=b''" in repr(settings) and "bucket_name='b'" in repr(settings)
+    keyed = settings._replace(cursor_secret=b"k3y-bytes-never-shown")
+    assert "k3y-bytes-never-shown" not in repr(keyed) and "cursor_secret=b'<set>'" in repr(keyed)

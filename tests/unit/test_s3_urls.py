@@ -8,7 +8,6 @@ local, so no request is sent anywhere (tests/unit/conftest.py refuses every conn
 
 from __future__ import annotations
 
-from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,7 +23,7 @@ REGIONS = ["us-east-1", "eu-west-1", "eu-south-2", "ap-east-1"]
 
 
 def store(region: str, endpoint_url: str | None = None) -> BlobStore:
-    settings = replace(Settings.from_env(), region=region, endpoint_url=endpoint_url, bucket_name=BUCKET)
+    settings = Settings.from_env()._replace(region=region, endpoint_url=endpoint_url, bucket_name=BUCKET)
     _, s3 = make_clients(settings)
     return BlobStore(s3, BUCKET)
 

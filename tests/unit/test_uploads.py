@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -34,7 +33,7 @@ class Rows:
         (Rows(found=(IMAGE, 1)), Commit.COMMITTED),  # only the response was lost
         (Rows(found=None), Commit.NOT_COMMITTED),
         # Another finalisation attempt won with objects of its own: these are orphans.
-        (Rows(found=(replace(IMAGE, object_key="images/01JDQ8ZB3F2T6X8W4N5R7K9M0Z.b2"), 1)), Commit.NOT_COMMITTED),
+        (Rows(found=(IMAGE._replace(object_key="images/01JDQ8ZB3F2T6X8W4N5R7K9M0Z.b2"), 1)), Commit.NOT_COMMITTED),
         (Rows(error=TimeoutError("the read failed too")), Commit.UNKNOWN),
     ],
 )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # HEVC-coded HEIF: image (heic, heix), image sequence (hevc, hevx), multi-layer and scalable (heim,
 # heis, hevm, hevs).
@@ -62,8 +62,7 @@ def register_opener() -> None:
 Extents = tuple[tuple[int, int], ...]  # (file offset, length) of each piece of an item, in order
 
 
-@dataclass(frozen=True)
-class MetadataItem:
+class MetadataItem(NamedTuple):
     kind: str  # "exif" or "xmp"
     extents: Extents
 

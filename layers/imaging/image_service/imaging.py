@@ -32,7 +32,7 @@ import warnings
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from PIL import ExifTags, ImageOps
 from PIL import Image as PILImage
@@ -56,8 +56,7 @@ PILImage.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own bomb check, used when a t
 _QUARTER_TURNS = frozenset({5, 6, 7, 8})
 
 
-@dataclass(frozen=True)
-class ImageInfo:
+class ImageInfo(NamedTuple):
     content_type: str
     width: int  # as displayed: EXIF orientation applied, like the thumbnail
     height: int

@@ -6,7 +6,7 @@ Only the endpoint differs between AWS and a local emulation: everything else is 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # A request body must fit Lambda's 6 MB (6,291,456 bytes) synchronous payload together with
 # the rest of the API Gateway event. Base64 inflates by 4/3: 4,500,000 bytes become a
@@ -20,8 +20,7 @@ DEFAULT_MAX_DIRECT_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_DIRECT_UPLOAD_BYTES = 100 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     bucket_name: str
     images_table: str
     image_tags_table: str
@@ -84,6 +83,13 @@ class Settings:
             idempotency_table=env.get("IDEMPOTENCY_TABLE_NAME", ""),
             cors_allow_origin=env.get("CORS_ALLOW_ORIGIN", "*"),
             log_level=env.get("LOG_LEVEL", "INFO"),
+        )
+
+    def __repr__(self) -> str:
+        # The cursor key is a secret: a traceback or a log line shows whether it is set, not it.
+        shown = self._replace(cursor_secret=b"<set>" if self.cursor_secret else b"")
+        return (
+            "Settings(" + ", ".join(f"{name}={value!r}" for name, value in zip(self._fields, shown, strict=True)) + ")"
         )
 
 

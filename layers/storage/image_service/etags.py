@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import BadRequest
 
@@ -34,8 +34,7 @@ def etag_for(image_id: str, version: int) -> str:
     return f'"v{version}-{digest}"'
 
 
-@dataclass(frozen=True)
-class Precondition:
+class Precondition(NamedTuple):
     """A parsed ``If-Match`` / ``If-None-Match``: ``*`` (any current photo) or a list of tags."""
 
     any: bool

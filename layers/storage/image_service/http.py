@@ -89,6 +89,15 @@ def query_parameters(event: dict[str, Any]) -> dict[str, str]:
     return single_query_values(event.get("multiValueQueryStringParameters"), event.get("queryStringParameters"))
 
 
+def query_as_sent(event: dict[str, Any]) -> dict[str, list[str]]:
+    """Every value of every query parameter, unchecked: what names a request, or refuses its query
+    whole. Reading one value is ``query_parameters``, which refuses a repeated parameter."""
+    values = {name: list(items) for name, items in (event.get("multiValueQueryStringParameters") or {}).items()}
+    for name, item in (event.get("queryStringParameters") or {}).items():
+        values.setdefault(name, [item])
+    return values
+
+
 def api_handler(settings: Settings) -> Callable[[Handler], Handler]:
     """A decorator for the container's handler: request-id logging, one access line per request
     (``cold_start`` true on the first), errors to HTTP, the CORS origin on every response.

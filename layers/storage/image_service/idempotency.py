@@ -49,14 +49,13 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
 from .aws import error_code, translate_aws_errors
 from .errors import BadRequest, IdempotencyInProgress, IdempotencyKeyReused, ServiceError
-from .http import LambdaResponse, header, json_response, query_parameters, request_body
+from .http import LambdaResponse, header, json_response, query_as_sent, request_body
 from .identity import caller_id
 from .items import Item, from_item, to_item
 
@@ -91,12 +90,18 @@ def parse_key(value: str | None) -> str | None:
 def fingerprint(event: dict[str, Any]) -> str:
     """SHA-256 of what makes a request the same request: method, route, path, type, query, body."""
     digest = hashlib.sha256()
+    # A parameter's one value as such (the records of requests before repeats were kept); a
+    # repeated one, which its handler refuses, by its values.
+    query = {
+        name: values[-1] if len(set(values)) == 1 else sorted(set(values))
+        for name, values in query_as_sent(event).items()
+    }
     parts = {
         "method": event.get("httpMethod", ""),
         "route": event.get("resource", ""),
         "path": event.get("pathParameters") or {},
         "content_type": (header(event, "Content-Type") or "").split(";", 1)[0].strip().lower(),
-        "query": sorted(query_parameters(event).items()),
+        "query": sorted(query.items()),
         "base64": bool(event.get("isBase64Encoded")),
     }
     digest.update(json.dumps(parts, sort_keys=True).encode("utf-8"))
@@ -110,8 +115,7 @@ def record_key(scope: str, event: dict[str, Any], key: str) -> str:
     return hashlib.sha256("\0".join((scope, route, key)).encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """A row of the idempotency table: a request in progress, or its completed response."""
 
     key: str
@@ -130,12 +134,12 @@ class Record:
         return self.expires_at > now and not lease_over
 
     def to_item(self) -> Item:
-        return to_item({field.name: getattr(self, field.name) for field in fields(self)})
+        return to_item(self._asdict())
 
     @classmethod
     def from_item(cls, item: Item) -> Record:
         row = from_item(item)
-        return cls(**{field.name: row[field.name] for field in fields(cls) if field.name in row})
+        return cls(**{name: row[name] for name in cls._fields if name in row})
 
 
 def replay(record: Record) -> LambdaResponse:
@@ -288,7 +292,7 @@ def scope_of(event: dict[str, Any], auth_mode: str) -> str | None:
         return f"sub:{signed_in}"
     if auth_mode == "cognito":
         return None
-    user_id = query_parameters(event).get("user_id")
+    user_id = query_as_sent(event).get("user_id", [None])[-1]
     if user_id is None and (header(event, "Content-Type") or "").split(";", 1)[0].strip().lower() in (
         "",
         "application/json",

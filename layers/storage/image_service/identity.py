@@ -18,8 +18,7 @@ honoured if an event carries them.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import BadRequest, Forbidden, Unauthorized
 from .validation import USER_ID_PATTERN
@@ -31,8 +30,7 @@ from .validation import USER_ID_PATTERN
 MAX_USER_NAME_LENGTH = 128
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     user_id: str  # the owner id: Cognito's sub
     user_name: str  # what people see: the Cognito user name
 

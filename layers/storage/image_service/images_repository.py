@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import ClientError
@@ -205,8 +204,7 @@ class ImagesRepository:
 
     def update(self, image: Image, version: int, edit: ImageEdit, *, owner: str | None) -> Image | None:
         """Apply ``edit`` to metadata and tag rows in one transaction; ``None`` if the condition fails."""
-        updated = replace(
-            image,
+        updated = image._replace(
             title=image.title if edit.title is None else edit.title,
             description=image.description if edit.description is None else edit.description,
             tags=image.tags if edit.tags is None else edit.tags,

@@ -6,7 +6,7 @@ every function already loads; importing them costs well under a millisecond): ``
 attribute": rows never hold ``NULL``. Every number stored is an integer, so ``N`` reads back as
 ``int``, and every list as a tuple (the models' field type): ``RowDeserializer`` says how.
 
-Each row's fields are those of its model (``dataclasses.fields``): an image row is the ``Image``
+Each row's fields are those of its model (``_fields``): an image row is the ``Image``
 plus its ``version`` and the checksum index key, a tag row is the ``Image`` plus its tag's keys,
 a pending row is the ``UploadRequest`` plus its status and expiry. A field a model gained later
 (``width``, ``variants``...) reads back as its default on rows written before.
@@ -15,7 +15,6 @@ a pending row is the ``UploadRequest`` plus its status and expiry. A field a mod
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import fields
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, TypeVar
 
@@ -104,8 +103,8 @@ _DESERIALIZER = RowDeserializer()
 _IMAGE_ROW_DEFAULTS: dict[str, Any] = {"title": "", "description": "", "tags": (), "width": 0, "height": 0}
 _PENDING_ROW_DEFAULTS: dict[str, Any] = {"title": "", "description": "", "tags": ()}
 # The field lists: a row holds its model's fields under the same names.
-IMAGE_FIELDS = frozenset(field.name for field in fields(Image))
-UPLOAD_REQUEST_FIELDS = frozenset(field.name for field in fields(UploadRequest))
+IMAGE_FIELDS = frozenset(Image._fields)
+UPLOAD_REQUEST_FIELDS = frozenset(UploadRequest._fields)
 PENDING = "pending"
 REJECTED = "rejected"
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Image:
+class Image(NamedTuple):
     image_id: str
     user_id: str
     title: str
@@ -19,7 +17,7 @@ class Image:
     width: int
     height: int
     created_at: str
-    object_key: str = field(repr=False)
+    object_key: str
     # "original", plus "thumbnail" and "display" once they are stored beside it (photos stored
     # before display variants existed have none: the viewer falls back to the original).
     variants: tuple[str, ...] = ("original",)
@@ -36,10 +34,7 @@ class Image:
 
     def to_public_dict(self) -> dict[str, Any]:
         """The API's image object. The S3 key is an internal detail and stays out."""
-        # The fields are flat (no nested dataclass), so a copy of the instance's own attributes is
-        # what ``dataclasses.asdict`` gives, at a tenth of its cost (it deep-copies every value):
-        # a page of 20 spent ~0.3 ms in it.
-        body = dict(vars(self))
+        body = self._asdict()
         del body["object_key"]
         if self.received_sha256 is None:
             del body["received_sha256"]
@@ -49,13 +44,12 @@ class Image:
         return body
 
 
-@dataclass(frozen=True)
-class ImagePage:
+class ImagePage(NamedTuple):
     items: list[Image]
     next_token: str | None
     # Pre-signed thumbnail URLs by image id: a gallery draws a page with no call per picture.
-    thumbnail_urls: dict[str, str] = field(default_factory=dict)
-    urls_expire_in: int = 0
+    thumbnail_urls: dict[str, str]
+    urls_expire_in: int
 
     def to_public_dict(self) -> dict[str, Any]:
         items = []
@@ -67,8 +61,7 @@ class ImagePage:
         return {"items": items, "next_token": self.next_token}
 
 
-@dataclass(frozen=True)
-class NewImage:
+class NewImage(NamedTuple):
     """A validated upload request: metadata plus the decoded bytes."""
 
     user_id: str | None  # None until the owner is decided (identity.owner_for_upload)
@@ -78,15 +71,18 @@ class NewImage:
     content_type: str
     width: int
     height: int
-    data: bytes = field(repr=False)
+    data: bytes
     keep_location: bool = False
     user_name: str | None = None  # decided with the owner (identity.uploader)
     # Store the file even if this user already has it (else the stored photo is answered).
     allow_duplicate: bool = False
 
+    def __repr__(self) -> str:
+        # Without the bytes: a photo is megabytes, and a traceback or a log line is no place for it.
+        return f"NewImage({self.content_type}, {self.width}x{self.height}, {len(self.data)} bytes)"
 
-@dataclass(frozen=True)
-class ListQuery:
+
+class ListQuery(NamedTuple):
     user_id: str | None
     tag: str | None
     limit: int
@@ -95,8 +91,7 @@ class ListQuery:
     sha256: str | None = None
 
 
-@dataclass(frozen=True)
-class ImageEdit:
+class ImageEdit(NamedTuple):
     """A validated PATCH: only the fields given are changed (``None`` = keep)."""
 
     title: str | None = None
@@ -104,8 +99,7 @@ class ImageEdit:
     tags: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True)
-class UploadRequest:
+class UploadRequest(NamedTuple):
     """A validated ``POST /images/uploads``: the metadata of a photo the client sends to S3 itself."""
 
     user_id: str | None

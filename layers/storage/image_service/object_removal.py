@@ -17,7 +17,7 @@ a permission the delete function does not have and should not need):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -27,13 +27,12 @@ from .errors import ServiceUnavailable
 _ATTEMPTS = 2
 
 
-@dataclass(frozen=True)
-class Removal:
+class Removal(NamedTuple):
     """What is known after trying to remove some keys."""
 
     still_stored: frozenset[str] = frozenset()  # S3 said these were not deleted
     unknown: frozenset[str] = frozenset()  # no answer: deleted or not, nobody can tell
-    error: Exception | None = field(default=None, compare=False)  # the last failure, to re-raise
+    error: Exception | None = None  # the last failure, to re-raise
 
     @property
     def complete(self) -> bool:

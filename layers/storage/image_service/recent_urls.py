@@ -17,8 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 # A URL is given again during the first 1/REUSE_FRACTION of its lifetime: the rest is what an
 # answer promises at least (4/5 of it).
@@ -32,8 +31,7 @@ class Signer(Protocol):
         """A URL per key, in order, valid for ``expires_in`` seconds."""
 
 
-@dataclass(frozen=True)
-class SignedUrls:
+class SignedUrls(NamedTuple):
     urls: list[str]  # one per key asked for, in order
     expires_in: int  # seconds the soonest to expire of them stays valid
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -64,7 +63,7 @@ def with_cursor_secret(settings: Settings, client: Any | None = None) -> Setting
     """``settings`` with the cursor key read from Secrets Manager (``CURSOR_SECRET_ARN``)."""
     if not settings.cursor_secret_id:
         raise SecretUnavailable("CURSOR_SECRET_ARN is not set: the list function cannot sign next_token")
-    return replace(settings, cursor_secret=read_secret(settings.cursor_secret_id, settings, client))
+    return settings._replace(cursor_secret=read_secret(settings.cursor_secret_id, settings, client))
 
 
 def endpoint_of(settings: Settings) -> str:

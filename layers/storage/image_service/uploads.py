@@ -19,9 +19,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import metrics
 from .aws import Clients
@@ -70,8 +69,7 @@ def commit_outcome(images: ImagesRepository, image: Image) -> Commit:
     return Commit.NOT_COMMITTED
 
 
-@dataclass(frozen=True)
-class _Variants:
+class _Variants(NamedTuple):
     """What is stored of a photo: the original's bytes as kept, and the two JPEG variants."""
 
     data: bytes
@@ -217,11 +215,11 @@ class Uploads(UseCase):
         """Check the staged file as an upload is checked, then store it under this attempt's keys."""
         max_bytes = self._settings.max_direct_upload_bytes
         data, received_digest = self._blobs.read(key, max_bytes=max_bytes)
-        new = replace(check_image(request, data, max_bytes), user_name=request.user_name)
+        new = check_image(request, data, max_bytes)._replace(user_name=request.user_name)
         # Per-attempt keys: a concurrent delivery of the same upload never shares them.
         image = self._store_objects(image_id, new, received_digest, attempt_object_key(image_id))
         # The checksum of the file as received: see ``duplicates``.
-        return replace(image, received_sha256=received_digest.hex())
+        return image._replace(received_sha256=received_digest.hex())
 
     def _reject(self, key: str, image_id: str, rejected: BadRequest | PayloadTooLarge) -> None:
         logger.warning("direct upload rejected", extra={"image_id": image_id, "code": rejected.code})
@@ -240,7 +238,7 @@ class Uploads(UseCase):
         received = received or hashlib.sha256(new.data).digest()  # reused as the stored one if nothing is stripped
         image_id = new_image_id(self._clock_ms())
         image = self._store_objects(image_id, new, received, object_key_for(image_id))
-        return replace(image, received_sha256=received.hex())
+        return image._replace(received_sha256=received.hex())
 
     def _store_objects(self, image_id: str, new: NewImage, digest_of_data: bytes, object_key: str) -> Image:
         """Put the original (location removed unless kept), its thumbnail and its display variant

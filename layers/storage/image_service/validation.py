@@ -9,7 +9,6 @@ import binascii
 import json
 import re
 import unicodedata
-from dataclasses import replace
 from typing import Any
 
 from .errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
@@ -288,7 +287,7 @@ def parse_upload(body: str | None, *, max_image_bytes: int, params: dict[str, An
     data = decode_base64(encoded)
     if len(data) > max_image_bytes:
         raise upload_too_large(max_image_bytes)
-    return replace(check_image(meta, data, max_image_bytes), allow_duplicate=allow_duplicate)
+    return check_image(meta, data, max_image_bytes)._replace(allow_duplicate=allow_duplicate)
 
 
 def parse_raw_upload(
@@ -310,8 +309,8 @@ def parse_raw_upload(
 
         content_type = inspect_image(data).content_type
     fields["content_type"] = content_type or ""
-    return replace(
-        check_image(_metadata(fields, METADATA_FIELDS), data, max_image_bytes), allow_duplicate=allow_duplicate
+    return check_image(_metadata(fields, METADATA_FIELDS), data, max_image_bytes)._replace(
+        allow_duplicate=allow_duplicate
     )
 
 
