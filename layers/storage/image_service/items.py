@@ -124,7 +124,13 @@ def _model(cls: type[Model], names: frozenset[str], item: Item, defaults: Mappin
     """A ``cls`` of the ``names`` among a row's attributes; the others (keys, version...) are
     not read at all."""
     deserialize = _DESERIALIZER.deserialize
-    return cls(**{**defaults, **{name: deserialize(value) for name, value in item.items() if name in names}})
+    values = dict(defaults)
+    for name, value in item.items():
+        if name in names:
+            # Most fields are strings: read in place, without a call (a page of 20: ~20% of its mapping).
+            text = value.get("S") if len(value) == 1 else None
+            values[name] = text if text is not None else deserialize(value)
+    return cls(**values)
 
 
 def status_of(item: Item) -> str | None:
