@@ -61,6 +61,8 @@ def test_cold_start_memory_package_and_local_mode_are_measured(results: dict[str
     cold = results["cold"]
     for info in cold["functions"].values():
         assert info["median_ms"] > 0 and info["baseline_ms"] > 0 and info["ratio"] > 0
+        # Paired: the handler's imports on top of the baseline, in the same interpreter.
+        assert info["paired_ratio_cpu"] > 1.0 and info["meets_target"] == (info["paired_ratio_cpu"] <= 1.15)
     memory = results["memory"]
     assert {case["style"] for case in memory["cases"]} >= {"json", "raw"}
     for case in memory["cases"]:
