@@ -132,3 +132,20 @@ def test_a_profile_that_is_not_rgb_is_not_put_on_rgb_variants() -> None:
     Image.new("CMYK", (400, 300), (0, 200, 200, 0)).save(out, "JPEG", icc_profile=bytes(cmyk_profile))
     with Image.open(io.BytesIO(make_thumbnail(out.getvalue(), 320))) as thumbnail:
         assert thumbnail.mode == "RGB" and "icc_profile" not in thumbnail.info
+
+
+def test_the_variants_carry_no_comment_of_the_original() -> None:
+    """Pillow writes an opened JPEG's comment (COM) into what it saves from it: the variants are
+    promised to carry no metadata, and a comment is free text a camera or an editor wrote."""
+    import io
+
+    from PIL import Image
+
+    from image_service.imaging import make_variants
+
+    out = io.BytesIO()
+    Image.new("RGB", (800, 600), (10, 120, 200)).save(out, "JPEG", comment=b"Home: 12 Baker Street")
+    for variant in make_variants(out.getvalue(), 320, 640):
+        assert b"Baker Street" not in variant
+        with Image.open(io.BytesIO(variant)) as picture:
+            assert "comment" not in picture.info
