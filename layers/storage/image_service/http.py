@@ -20,7 +20,7 @@ from typing import Any
 from . import log, metrics
 from .config import Settings
 from .errors import BadRequest, ServiceError
-from .validation import single_query_values
+from .validation import query_lists, single_query_values
 
 LambdaResponse = dict[str, Any]
 Handler = Callable[[dict[str, Any], Any], LambdaResponse]
@@ -92,10 +92,7 @@ def query_parameters(event: dict[str, Any]) -> dict[str, str]:
 def query_as_sent(event: dict[str, Any]) -> dict[str, list[str]]:
     """Every value of every query parameter, unchecked: what names a request, or refuses its query
     whole. Reading one value is ``query_parameters``, which refuses a repeated parameter."""
-    values = {name: list(items) for name, items in (event.get("multiValueQueryStringParameters") or {}).items()}
-    for name, item in (event.get("queryStringParameters") or {}).items():
-        values.setdefault(name, [item])
-    return values
+    return query_lists(event.get("multiValueQueryStringParameters"), event.get("queryStringParameters"))
 
 
 def api_handler(settings: Settings) -> Callable[[Handler], Handler]:

@@ -356,15 +356,22 @@ def decode_base64(encoded: str) -> bytes:
         raise BadRequest("image_base64 is not valid base64", code="invalid_base64") from exc
 
 
+def query_lists(multi: dict[str, list[str]] | None, single: dict[str, str] | None) -> dict[str, list[str]]:
+    """Every value of every query parameter, unchecked: API Gateway's multi-value map, and any
+    parameter only its single-value map has."""
+    values = {name: list(items) for name, items in (multi or {}).items()}
+    for name, item in (single or {}).items():
+        values.setdefault(name, [item])
+    return values
+
+
 def single_query_values(multi: dict[str, list[str]] | None, single: dict[str, str] | None) -> dict[str, str]:
     """One value per query parameter; a parameter given twice with different values is ambiguous."""
     values: dict[str, str] = {}
-    for name, items in (multi or {}).items():
+    for name, items in query_lists(multi, single).items():
         if len(set(items)) > 1:
             raise BadRequest(f"query parameter {name[:64]!r} is given more than once", code="repeated_parameter")
         values[name] = items[-1]
-    for name, item in (single or {}).items():
-        values.setdefault(name, item)
     return values
 
 
