@@ -192,7 +192,7 @@ def package_table(data: dict[str, Any]) -> list[Table]:
     ]
     notes.append(
         f"the layers' own code (image_service, with bytecode) is {data['layer_own_code_bytes']:,} B; "
-        f"their extra packages (Pillow) {data['layer_extra_packages_bytes']:,} B"
+        f"their third-party packages (Pillow and its HEIF plugin; orjson) {data['layer_extra_packages_bytes']:,} B"
     )
     return [Table("Package size (sam build output)", headers, rows, notes)]
 

@@ -3,6 +3,7 @@ cold-start flag and gives every response the deployment's CORS origin."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 
 from image_service.config import Settings
 from image_service.errors import NotFound
-from image_service.http import LambdaResponse, api_handler, json_response
+from image_service.http import LambdaResponse, api_handler, json_response, json_text
 
 GALLERY = "https://gallery.example"
 
@@ -77,3 +78,17 @@ def test_the_log_level_comes_from_the_settings(log_records: list[logging.LogReco
     api_handler(settings(LOG_LEVEL="WARNING"))(ok)({}, None)
     assert logging.getLogger("image_service").level == logging.WARNING
     assert access_lines(log_records) == []  # the access line is INFO
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"title": "Été à Zürich 📷", "tags": ["a", "b"], "size_bytes": 2_500_000, "next_token": None, "ok": True},
+        {"control": 'line\nbreak\t\u0000 "quoted" back\\slash', "separators": "\u2028\u2029"},
+        {"lone": "\ud800"},  # a client may send "\\ud800" in its JSON: orjson refuses it, json writes it
+        {"big": 2**70},  # past orjson's 64 bits
+        ["a tuple's values", ("x", 1)],
+    ],
+)
+def test_json_text_is_what_json_would_write(value: Any) -> None:
+    assert json_text(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
