@@ -4,6 +4,7 @@ that says exactly what to send."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -57,8 +58,9 @@ def test_a_multipart_form_from_curl_is_415_with_what_to_send(api: Api, user: str
         check=True,
         timeout=30,
     ).stdout
-    assert '"code": "unsupported_media_type"' in answer
-    assert "multipart forms (curl -F) are not accepted" in answer and "--data-binary" in answer
+    body = json.loads(answer)
+    assert body["code"] == "unsupported_media_type"
+    assert "multipart forms (curl -F) are not accepted" in body["message"] and "--data-binary" in body["message"]
 
 
 def test_size_errors_name_the_route_for_bigger_photos(api: Api, user: str) -> None:
