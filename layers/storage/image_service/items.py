@@ -114,33 +114,49 @@ def to_item(values: Mapping[str, Any]) -> Item:
     return {name: _SERIALIZER.serialize(value) for name, value in values.items() if value is not None}
 
 
+def attribute_value(value: Any) -> Any:
+    """One attribute value as ``RowDeserializer`` reads it. What our rows hold (a string, an
+    integer, a list of them) is read here without a call into the deserializer: mapping a page of
+    20 rows took ~23% less time; any other value (BOOL, a map, a set, a number in another
+    spelling) is the deserializer's."""
+    if len(value) == 1:
+        text = value.get("S")
+        if text is not None:
+            return text
+        number = value.get("N")
+        if number is not None and number.isdecimal():
+            return int(number)
+        listed = value.get("L")
+        if listed is not None:
+            return tuple(map(attribute_value, listed))
+    return _DESERIALIZER.deserialize(value)
+
+
 def from_item(item: Item) -> dict[str, Any]:
     """The plain Python values of a row: ``int`` for numbers, tuples for lists."""
-    deserialize = _DESERIALIZER.deserialize
-    return {name: deserialize(value) for name, value in item.items()}
+    return {name: attribute_value(value) for name, value in item.items()}
 
 
 def _model(cls: type[Model], names: frozenset[str], item: Item, defaults: Mapping[str, Any]) -> Model:
     """A ``cls`` of the ``names`` among a row's attributes; the others (keys, version...) are
     not read at all."""
-    deserialize = _DESERIALIZER.deserialize
     values = dict(defaults)
     for name, value in item.items():
         if name in names:
             # Most fields are strings: read in place, without a call (a page of 20: ~20% of its mapping).
-            text = value.get("S") if len(value) == 1 else None
-            values[name] = text if text is not None else deserialize(value)
+            text = value.get("S")
+            values[name] = text if text is not None and len(value) == 1 else attribute_value(value)
     return cls(**values)
 
 
 def status_of(item: Item) -> str | None:
     """A row's ``status``: ``PENDING`` or ``REJECTED`` for a direct upload's, ``None`` for an image's."""
-    return str(_DESERIALIZER.deserialize(item["status"])) if "status" in item else None
+    return str(attribute_value(item["status"])) if "status" in item else None
 
 
 def version_of(item: Item) -> int:
     """An image row's version (1 for rows written before versions were kept)."""
-    return int(_DESERIALIZER.deserialize(item["version"])) if "version" in item else 1
+    return int(attribute_value(item["version"])) if "version" in item else 1
 
 
 def checksum_key(user_id: str, received_sha256: str) -> str:
