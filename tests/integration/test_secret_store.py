@@ -114,3 +114,17 @@ def test_the_signed_request_goes_to_the_configured_endpoint() -> None:
     assert endpoint_of(local) == "http://127.0.0.1:4566"
     deployed = Settings.from_env({**bucket, "AWS_REGION": "eu-west-1"})
     assert endpoint_of(deployed) == "https://secretsmanager.eu-west-1.amazonaws.com"
+
+
+def test_the_services_own_endpoint_variable_wins_as_in_the_sdks() -> None:
+    """AWS_ENDPOINT_URL_SECRETS_MANAGER before AWS_ENDPOINT_URL, as boto3's clients resolve it;
+    AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true sends the read to the region's endpoint."""
+    environment = {
+        "S3_BUCKET_NAME": "photos",
+        "AWS_REGION": "eu-west-1",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://127.0.0.1:4599",
+    }
+    assert endpoint_of(Settings.from_env(environment)) == "http://127.0.0.1:4599"
+    ignored = Settings.from_env({**environment, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"})
+    assert endpoint_of(ignored) == "https://secretsmanager.eu-west-1.amazonaws.com"

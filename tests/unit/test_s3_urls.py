@@ -49,3 +49,22 @@ def test_an_endpoint_override_keeps_path_style_urls_on_that_endpoint() -> None:
     assert (url.scheme, url.netloc, url.path) == ("http", "127.0.0.1:4566", f"/{BUCKET}/images/abc")
     form = local.presigned_post("uploads/abc", content_type="image/png", max_bytes=10, expires_in=900)
     assert form["url"] == f"http://127.0.0.1:4566/{BUCKET}"
+
+
+def test_each_service_takes_its_own_endpoint_variable_first() -> None:
+    """As every AWS SDK does: AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL. Passing the
+    general one to both clients (as before) hid the per-service ones from botocore."""
+    environment = {
+        "S3_BUCKET_NAME": BUCKET,
+        "AWS_REGION": "eu-west-1",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
+        "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9000",
+    }
+    dynamodb, s3 = make_clients(Settings.from_env(environment))
+    assert dynamodb.meta.endpoint_url == "http://127.0.0.1:4566"
+    assert s3.meta.endpoint_url == "http://127.0.0.1:9000"
+    url = urlsplit(BlobStore(s3, BUCKET).presigned_get_urls(["images/abc"], expires_in=300).urls[0])
+    assert (url.netloc, url.path) == ("127.0.0.1:9000", f"/{BUCKET}/images/abc")  # path style there
+    deployed = make_clients(Settings.from_env({**environment, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}))
+    assert deployed.dynamodb.meta.endpoint_url == "https://dynamodb.eu-west-1.amazonaws.com"
+    assert deployed.s3.meta.endpoint_url == "https://s3.eu-west-1.amazonaws.com"

@@ -66,7 +66,8 @@ def make_clients(settings: Settings) -> Clients:
     # 25 MB original: ~25 ms of CPU and 0.8x the object held at once). botocore skips that by
     # itself only for checksums it adds, not for one given (UNSIGNED-PAYLOAD is SigV4's own value).
     payload: dict[str, Any] = {"payload_signing_enabled": False}
-    if settings.endpoint_url:
+    dynamodb_endpoint, s3_endpoint = settings.endpoint_for("dynamodb"), settings.endpoint_for("s3")
+    if s3_endpoint:
         # An emulator on an IP or localhost has no per-bucket host names.
         s3_options["s3"] = {**payload, "addressing_style": "path"}
     else:
@@ -78,10 +79,10 @@ def make_clients(settings: Settings) -> Clients:
         # since 2019.
         s3_options["s3"] = {**payload, "addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"}
     dynamodb = boto3.client(
-        "dynamodb", region_name=settings.region, endpoint_url=settings.endpoint_url, config=Config(**common)
+        "dynamodb", region_name=settings.region, endpoint_url=dynamodb_endpoint, config=Config(**common)
     )
     s3 = boto3.client(
-        "s3", region_name=settings.region, endpoint_url=settings.endpoint_url, config=Config(**common, **s3_options)
+        "s3", region_name=settings.region, endpoint_url=s3_endpoint, config=Config(**common, **s3_options)
     )
     return Clients(dynamodb, s3)
 

@@ -48,6 +48,14 @@ class Settings(NamedTuple):
     cors_allow_origin: str = "*"
     # The layer's JSON logger (``log``): a name ``logging`` knows, checked when it is configured.
     log_level: str = "INFO"
+    # Per-service endpoints (AWS_ENDPOINT_URL_DYNAMODB, _S3, _SECRETS_MANAGER), by service name:
+    # they win over ``endpoint_url`` for their service, as in every AWS SDK (``endpoint_for``).
+    service_endpoint_urls: tuple[tuple[str, str], ...] = ()
+
+    def endpoint_for(self, service: str) -> str | None:
+        """The endpoint of ``service`` ("dynamodb", "s3", "secretsmanager"): its own variable's,
+        else ``AWS_ENDPOINT_URL``'s, else none (the service's regional endpoint)."""
+        return dict(self.service_endpoint_urls).get(service, self.endpoint_url)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -67,7 +75,8 @@ class Settings(NamedTuple):
             images_table=env.get("IMAGES_TABLE_NAME", "images"),
             image_tags_table=env.get("IMAGE_TAGS_TABLE_NAME", "image_tags"),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            endpoint_url=None if _endpoints_ignored(env) else env.get("AWS_ENDPOINT_URL") or None,
+            service_endpoint_urls=_service_endpoints(env),
             max_image_bytes=max_bytes,
             download_url_ttl_seconds=ttl,
             auth_mode=_auth_mode(env.get("AUTH_MODE", "cognito")),
@@ -104,3 +113,23 @@ def _auth_mode(value: str) -> str:
     if value not in ("cognito", "none"):
         raise ValueError("AUTH_MODE must be cognito or none")
     return value
+
+
+# The services the layer calls, by the name of their endpoint variable (the SDKs' rule: the
+# service id in capitals, spaces as underscores).
+_ENDPOINT_VARIABLES = {
+    "dynamodb": "AWS_ENDPOINT_URL_DYNAMODB",
+    "s3": "AWS_ENDPOINT_URL_S3",
+    "secretsmanager": "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+}
+
+
+def _endpoints_ignored(env: dict[str, str]) -> bool:
+    """AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true: the SDKs use the services' own endpoints."""
+    return env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").strip().lower() == "true"
+
+
+def _service_endpoints(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    if _endpoints_ignored(env):
+        return ()
+    return tuple((service, env[name]) for service, name in _ENDPOINT_VARIABLES.items() if env.get(name))

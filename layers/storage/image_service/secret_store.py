@@ -12,8 +12,9 @@ answers 500 to every listing.
 The one call is made without a boto3 Secrets Manager client: creating one loads the service's
 model and endpoint rules, about 12 ms of CPU at every cold start for a single request. The
 request is signed with botocore's own SigV4 signer and the credentials of boto3's default session
-(the ones the DynamoDB and S3 clients use), and sent with botocore's HTTP session to the endpoint
-the clients use (``AWS_ENDPOINT_URL`` in the local modes). It passes botocore's ``before-send``
+(the ones the DynamoDB and S3 clients use), and sent with botocore's HTTP session to the endpoint a
+client would use (``AWS_ENDPOINT_URL_SECRETS_MANAGER``, else ``AWS_ENDPOINT_URL``, as in the local
+modes; else the region's). It passes botocore's ``before-send``
 event as a client's request does, so in-process stubs (moto) answer it as they answer clients.
 """
 
@@ -68,8 +69,9 @@ def with_cursor_secret(settings: Settings, client: Any | None = None) -> Setting
 
 def endpoint_of(settings: Settings) -> str:
     """Secrets Manager's endpoint for ``settings``: the configured one, else the region's."""
-    if settings.endpoint_url:
-        return settings.endpoint_url
+    configured = settings.endpoint_for("secretsmanager")
+    if configured:
+        return configured
     suffix = "amazonaws.com.cn" if settings.region.startswith("cn-") else "amazonaws.com"
     return f"https://secretsmanager.{settings.region}.{suffix}"
 
