@@ -117,7 +117,7 @@ def to_item(values: Mapping[str, Any]) -> Item:
 def attribute_value(value: Any) -> Any:
     """One attribute value as ``RowDeserializer`` reads it. What our rows hold (a string, an
     integer, a list of them) is read here without a call into the deserializer: mapping a page of
-    20 rows took ~23% less time; any other value (BOOL, a map, a set, a number in another
+    20 rows took ~20% less time; any other value (BOOL, a map, a set, a number in another
     spelling) is the deserializer's."""
     if len(value) == 1:
         text = value.get("S")

@@ -13,9 +13,9 @@ The one call is made without a boto3 Secrets Manager client: creating one loads 
 model and endpoint rules, about 12 ms of CPU at every cold start for a single request. The
 request is signed with botocore's own SigV4 signer and the credentials of boto3's default session
 (the ones the DynamoDB and S3 clients use), and sent with botocore's HTTP session to the endpoint a
-client would use (``AWS_ENDPOINT_URL_SECRETS_MANAGER``, else ``AWS_ENDPOINT_URL``, as in the local
-modes; else the region's). It passes botocore's ``before-send``
-event as a client's request does, so in-process stubs (moto) answer it as they answer clients.
+client would use (``AWS_ENDPOINT_URL_SECRETS_MANAGER``, else ``AWS_ENDPOINT_URL`` as in the local
+modes, else the region's). It passes botocore's ``before-send`` event as a client's request does,
+so in-process stubs (moto) answer it as they answer clients.
 """
 
 from __future__ import annotations
